@@ -1,0 +1,160 @@
+"""Shared machinery of the built-in regression models: endog/exog, formulas, prediction.
+
+A regression model has a response y (n,) and a design X (n, k) and its loss depends
+on θ through the linear index η = Xθ (plus a model-specific part). Losses whose
+per-observation Hessian is ``v_t x_t x_tᵀ`` (least squares, canonical GLMs) get the
+Hessian, leverage and Newton-step leave-one-out in O(n k²) with no n × k × k array.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from .._data import as_weights, handle_missing
+from ..exceptions import DataError
+from ..formula import FormulaInfo, design_for_predict, design_from_formula
+from ..model import MEstimator
+
+__all__ = ["RegressionModel", "IndexModel"]
+
+
+class RegressionModel(MEstimator):
+    """Base class: ``Model(endog, exog, *, weights=None, missing="raise", ...)``.
+
+    Subclasses implement ``loss_obs``, ``score_obs``, ``hessian_obs`` in terms of
+    ``self.endog`` and ``self.exog``.
+    """
+
+    _default_use_t = False
+
+    def __init__(self, endog, exog, *, weights=None, missing: str = "raise", start_params=None,
+                 chunksize: int | None = None, formula: FormulaInfo | None = None, **kwargs):
+        y = np.asarray(endog, dtype=float)
+        X = np.asarray(exog, dtype=float)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if X.ndim == 1:
+            X = X[:, None]
+        if y.ndim != 1 or X.ndim != 2 or X.shape[0] != y.shape[0]:
+            raise DataError(f"endog must be (n,) and exog (n, k) with the same n; got {np.shape(endog)} "
+                            f"and {np.shape(exog)}")
+        names = [str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame) else \
+            [f"x{j}" if j or not np.allclose(X[:, 0], 1) else "const" for j in range(X.shape[1])]
+        self.endog_name = str(getattr(endog, "name", None) or "y")
+        self.exog_names = names
+        self.formula = formula
+        self._row_index = endog.index if isinstance(endog, pd.Series) else None
+        data = {"y": y, "X": X}
+        w = as_weights(weights, y.shape[0]) if weights is not None else None
+        data, w, dropped = handle_missing(data, missing, w)
+        self.endog, self.exog = data["y"], data["X"]
+        self._validate_endog(self.endog)
+        super().__init__(None, data, param_names=names, start_params=start_params, weights=w,
+                         missing="none", chunksize=chunksize, **kwargs)
+        self.n_dropped = dropped + (formula.n_dropped if formula is not None else 0)
+        self.frame = formula.frame if formula is not None else None
+
+    def _validate_endog(self, y: np.ndarray) -> None:
+        """Model-specific checks of the response (e.g. 0/1 for Logit)."""
+
+    @classmethod
+    def from_formula(cls, formula: str, data, *, missing: str = "drop", **kwargs):
+        """Build the model from a patsy formula on a DataFrame.
+
+        Parameters
+        ----------
+        formula : str
+            e.g. ``"y ~ x + C(industry)"``.
+        data : DataFrame
+        missing : {"drop", "raise"}
+            Rows with missing values in the formula's variables are dropped (their
+            number is shown in the summary) or raise an error.
+        **kwargs
+            Passed to the constructor (``weights`` may be a column name).
+        """
+        y, X, info = design_from_formula(formula, data, missing)
+        w = kwargs.pop("weights", None)
+        if isinstance(w, str):
+            w = info.frame[w].to_numpy(float)
+        elif w is not None and len(w) == len(data):
+            w = np.asarray(w, float)[pd.Index(pd.DataFrame(data).index).get_indexer(y.index)]
+        return cls(y, X, weights=w, formula=info, **kwargs)
+
+    # ---------------------------------------------------------------- helpers
+    def linear_index(self, params, rows=None) -> np.ndarray:
+        """η = Xθ for the observations ``rows``."""
+        X = self.exog if rows is None else self.exog[rows]
+        return X @ params
+
+    def _exog_for_predict(self, exog):
+        if exog is None:
+            return self.exog
+        if self.formula is not None and isinstance(exog, (pd.DataFrame, dict)):
+            return design_for_predict(self.formula, exog).to_numpy(float)
+        X = np.asarray(exog, dtype=float)
+        return X[None, :] if X.ndim == 1 else X
+
+    def predict(self, params, exog=None, **kwargs) -> np.ndarray:
+        """Linear predictor Xθ (subclasses map it to the mean)."""
+        return self._exog_for_predict(exog) @ np.asarray(params, float)
+
+    def data_column(self, name: str) -> np.ndarray:
+        if self.frame is not None and name in self.frame.columns:
+            return self.frame[name].to_numpy()
+        raise DataError(f"no column {name!r}: column names work for models built with from_formula;"
+                        " otherwise pass the array itself")
+
+
+class IndexModel(RegressionModel):
+    """A loss ℓ(y_t, η_t) of the linear index η_t = x_tᵀθ.
+
+    Subclasses define ``_loss(y, eta)``, ``_d1(y, eta)`` = ∂ℓ/∂η and ``_d2(y, eta)`` = ∂²ℓ/∂η².
+    Then G_t = d1_t x_t, H_t = d2_t x_t x_tᵀ, and the generalised leverage is the usual hat
+    value h_t = w_t d2_t x_tᵀ (Σ_s w_s d2_s x_s x_sᵀ)⁻¹ x_t.
+    """
+
+    def _loss(self, y, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _d1(self, y, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _d2(self, y, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def loss_obs(self, params, rows=None):
+        sl = slice(None) if rows is None else rows
+        return self._loss(self.endog[sl], self.linear_index(params, sl))
+
+    def score_obs(self, params, rows=None):
+        sl = slice(None) if rows is None else rows
+        return self._d1(self.endog[sl], self.linear_index(params, sl))[:, None] * self.exog[sl]
+
+    def hessian_obs(self, params, rows=None):
+        sl = slice(None) if rows is None else rows
+        X = self.exog[sl]
+        d2 = self._d2(self.endog[sl], self.linear_index(params, sl))
+        return d2[:, None, None] * X[:, :, None] * X[:, None, :]
+
+    def _curvature_weights(self, params, rows=None) -> np.ndarray:
+        sl = slice(None) if rows is None else rows
+        d2 = self._d2(self.endog[sl], self.linear_index(params, sl))
+        w = self._w(rows)
+        return d2 if w is None else d2 * w
+
+    def hessian(self, params):
+        params = np.asarray(params, dtype=float)
+
+        def part(rows):
+            X = self.exog[rows]
+            return X.T @ (self._curvature_weights(params, rows)[:, None] * X)
+
+        return self._reducer.sum(part) / self.nobs
+
+    def leverage(self, params) -> np.ndarray:
+        """Hat values h_t = w_t d2_t x_tᵀ(XᵀVX)⁻¹x_t (``hatvalues`` in R for lm/glm)."""
+        params = np.asarray(params, dtype=float)
+        c = linalg.cho_factor(self.hessian(params) * self.nobs)
+        v = self._curvature_weights(params)
+        return v * np.einsum("ij,ji->i", self.exog, linalg.cho_solve(c, self.exog.T))

@@ -1,0 +1,99 @@
+"""Built-in models against statsmodels (and R values stored in tests/reference)."""
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+import mestimate as me
+
+
+def test_ols_formula_matches_statsmodels(ols_frame):
+    df = ols_frame.copy()
+    df.loc[[3, 10], "x"] = np.nan
+    res = me.OLS.from_formula("y ~ x + z + C(g)", df).fit()
+    ref = smf.ols("y ~ x + z + C(g)", df).fit()
+    assert list(res.params.index) == list(ref.params.index)
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-10)
+    np.testing.assert_allclose(res.pvalues, ref.pvalues, rtol=1e-8)
+    np.testing.assert_allclose(res.conf_int().to_numpy(), ref.conf_int().to_numpy(), rtol=1e-10)
+    assert res.n_dropped == 2 and res.nobs == len(df) - 2
+    assert "Dropped (missing)" in str(res.summary())
+    new = df.head(4).fillna(0.0)
+    np.testing.assert_allclose(res.predict(new), ref.predict(new), rtol=1e-10)
+
+
+def test_ols_missing_raise(ols_frame):
+    df = ols_frame.copy()
+    df.loc[3, "x"] = np.nan
+    with pytest.raises(me.DataError, match="missing"):
+        me.OLS.from_formula("y ~ x", df, missing="raise")
+
+
+def test_wls_matches_statsmodels(ols_frame):
+    w = np.linspace(0.5, 2.0, len(ols_frame))
+    res = me.OLS.from_formula("y ~ x + z", ols_frame, weights=w).fit()
+    ref = smf.wls("y ~ x + z", ols_frame, weights=w).fit()
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-10)
+
+
+def test_logit_matches_statsmodels(logit_data):
+    y, X = logit_data
+    res = me.Logit(y, X).fit()
+    ref = sm.Logit(y, X).fit(disp=0, tol=1e-14)
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-8)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-8)
+    np.testing.assert_allclose(res.loss * res.nobs, -ref.llf, rtol=1e-12)
+    np.testing.assert_allclose(res.predict(), ref.predict(), rtol=1e-8)
+    hat = sm.GLM(y, X, family=sm.families.Binomial()).fit().get_hat_matrix_diag()
+    np.testing.assert_allclose(res.leverage(), hat, rtol=1e-7)
+
+
+def test_poisson_matches_statsmodels_with_offset(poisson_data):
+    y, X = poisson_data
+    off = np.log(np.linspace(1, 3, len(y)))
+    res = me.Poisson(y, X, offset=off).fit()
+    ref = sm.Poisson(y, X, offset=off).fit(disp=0, tol=1e-14)
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-8)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-8)
+    np.testing.assert_allclose(res.loss * res.nobs, -ref.llf, rtol=1e-12)
+
+
+def test_generic_leverage_equals_glm_hat_values(logit_data):
+    y, X = logit_data
+
+    def loss(p, d):
+        eta = d["X"] @ p
+        return np.log1p(np.exp(eta)) - d["y"] * eta
+
+    generic = me.MEstimator(loss, {"y": y, "X": X}, k_params=4).fit()
+    builtin = me.Logit(y, X).fit()
+    np.testing.assert_allclose(generic.leverage(), builtin.leverage(), rtol=1e-6)
+
+
+def test_perfect_separation_raises():
+    x = np.arange(-5.0, 5.0)
+    X = np.c_[np.ones(10), x]
+    y = (x > 0).astype(float)
+    with pytest.raises(me.PerfectSeparationError, match="separation"):
+        me.Logit(y, X).fit()
+
+
+def test_quasi_separation_raises():
+    x = np.r_[np.arange(-5.0, 0.0), [0.0, 0.0], np.arange(1.0, 6.0)]
+    X = np.c_[np.ones(x.size), x]
+    y = np.r_[np.zeros(5), [0.0, 1.0], np.ones(5)]
+    with pytest.raises(me.PerfectSeparationError, match="quasi-complete"):
+        me.Logit(y, X).fit()
+
+
+def test_bad_responses():
+    X = np.c_[np.ones(4), np.arange(4.0)]
+    with pytest.raises(me.DataError, match=r"\[0, 1\]"):
+        me.Logit(np.array([0.0, 2, 1, 0]), X)
+    with pytest.raises(me.DataError, match="non-negative"):
+        me.Poisson(np.array([0.0, -2, 1, 0]), X)
+    with pytest.raises(me.DataError, match="same n"):
+        me.OLS(np.zeros(3), X)
