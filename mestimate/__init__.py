@@ -16,6 +16,8 @@ from .exceptions import (
 from .model import MEstimator
 from .models import OLS, Logit, NonlinearLeastSquares, Poisson
 from .results import MEstimatorResults
+from .delta import DeltaMethodResults, delta_method
+from .sequence import MarkovChain
 
 __version__ = "0.1.0"
 
@@ -26,6 +28,9 @@ __all__ = [
     "Logit",
     "Poisson",
     "NonlinearLeastSquares",
+    "MarkovChain",
+    "delta_method",
+    "DeltaMethodResults",
     "MEstimateError",
     "DataError",
     "LossError",
