@@ -17,7 +17,7 @@ from .model import MEstimator
 from .models import OLS, Logit, NonlinearLeastSquares, Poisson
 from .results import MEstimatorResults
 from .delta import DeltaMethodResults, delta_method
-from .sequence import MarkovChain
+from .sequence import AutoregressiveModel, GaussianAR, LogisticAR, MarkovChain, PoissonAR
 
 __version__ = "0.1.0"
 
@@ -29,6 +29,10 @@ __all__ = [
     "Poisson",
     "NonlinearLeastSquares",
     "MarkovChain",
+    "AutoregressiveModel",
+    "GaussianAR",
+    "PoissonAR",
+    "LogisticAR",
     "delta_method",
     "DeltaMethodResults",
     "MEstimateError",
