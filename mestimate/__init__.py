@@ -14,7 +14,7 @@ from .exceptions import (
     PerfectSeparationError,
 )
 from .model import MEstimator
-from .models import OLS, Logit, NonlinearLeastSquares, Poisson
+from .models import OLS, Huber, Logit, NonlinearLeastSquares, Poisson
 from .results import MEstimatorResults
 from .delta import DeltaMethodResults, delta_method
 from .sequence import AutoregressiveModel, GaussianAR, LogisticAR, MarkovChain, PoissonAR
@@ -27,6 +27,7 @@ __all__ = [
     "OLS",
     "Logit",
     "Poisson",
+    "Huber",
     "NonlinearLeastSquares",
     "MarkovChain",
     "AutoregressiveModel",

@@ -16,6 +16,14 @@ from .exceptions import DataError, check_option
 __all__ = ["nobs_of", "take_rows", "missing_mask", "handle_missing", "as_weights"]
 
 
+def _dask_data(data) -> bool:
+    """Dask collections (or dicts holding one) are handled by :mod:`mestimate._dask_data`."""
+    if type(data).__module__.startswith("dask") or isinstance(data, Mapping):
+        from ._dask import contains_dask
+        return contains_dask(data)
+    return False
+
+
 def _is_rowwise(value, n: int | None) -> bool:
     shape = getattr(value, "shape", None)
     return shape is not None and len(shape) >= 1 and (n is None or shape[0] == n)
@@ -30,6 +38,9 @@ def nobs_of(data) -> int:
     >>> nobs_of({"y": np.zeros(5), "X": np.ones((5, 2)), "c": 3.0})
     5
     """
+    if _dask_data(data):
+        from ._dask_data import nobs_dask
+        return nobs_dask(data)
     if isinstance(data, (pd.DataFrame, pd.Series, np.ndarray)):
         if np.ndim(data) == 0:
             raise DataError("data must have at least one dimension (one row per observation)")
@@ -113,6 +124,9 @@ def handle_missing(data, missing: str = "raise", weights=None):
     >>> d["y"].tolist(), k
     ([1.0, 3.0], 1)
     """
+    if _dask_data(data):
+        from ._dask_data import handle_missing_dask
+        return handle_missing_dask(data, missing, weights)
     missing = check_option("missing", missing, ["raise", "drop", "none"])
     if missing == "none":
         return data, weights, 0
@@ -139,6 +153,10 @@ def as_weights(weights, n: int) -> np.ndarray | None:
     """Validate observation weights: finite, non-negative, length n, not all zero."""
     if weights is None:
         return None
+    if _dask_data(weights):
+        from ._dask import as_row_dask
+        from ._dask_data import dask_weights
+        return dask_weights(weights, as_row_dask(weights, None).chunks[0])
     w = np.asarray(weights, dtype=float).ravel()
     if w.shape != (n,):
         raise DataError(f"weights must have one entry per observation ({n}), got shape {np.shape(weights)}")

@@ -56,7 +56,7 @@ def check_bread(H: np.ndarray, names: Sequence[str], *, symmetric: bool = True,
         raise IdentificationError("the Hessian at the optimum has non-finite entries; "
                                   "the estimate is at or beyond the edge of the parameter space")
     d = np.abs(np.diag(H))
-    zero = d <= 1e-300 + 1e-14 * d.max(initial=0.0)
+    zero = d <= 1e-300   # scale-free: small curvature is judged by the eigenvalues below
     if zero.any():
         which = ", ".join(names[j] for j in np.flatnonzero(zero))
         raise IdentificationError(

@@ -407,10 +407,12 @@ def delta_method(
         j, method = _user_jacobian(jac, p_series, m), "analytic"
     else:
         method = check_option("jac_method", jac_method, ["auto", "complex", "central"])
+        # standard errors are the natural scale of θ for difference steps
+        typ = np.sqrt(np.clip(np.diag(v), 0.0, None))
         if method == "auto":
-            method = "complex" if is_complex_safe(f, theta) else "central"
+            method = "complex" if is_complex_safe(f, theta, typ=typ) else "central"
         with np.errstate(all="ignore"):
-            j = numerical_jacobian(f, theta, method=method)
+            j = numerical_jacobian(f, theta, method=method, typ=typ)
     if not np.all(np.isfinite(j)):
         raise MEstimateError(
             "the Jacobian of phi at params is not finite; phi may not be differentiable "

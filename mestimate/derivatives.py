@@ -33,8 +33,19 @@ _EPS = np.finfo(float).eps
 _CS_STEP = 1e-20
 
 
-def _steps(theta: np.ndarray, power: float) -> np.ndarray:
-    return _EPS**power * np.maximum(np.abs(theta), 1.0)
+def _steps(theta: np.ndarray, power: float, typ=None) -> np.ndarray:
+    """Steps ε^power · max(|θ_j|, typ_j), and ε^power where both are 0.
+
+    Without typical magnitudes ``typ`` the scale is |θ_j| itself (1 where θ_j = 0):
+    parameters of size 1e-6 need steps of their own size, not of size 1 (NIST Kirby2,
+    Hahn1, Misra1c). Callers that know a natural scale (a standard error, the starting
+    values) pass it as ``typ`` so that a parameter that happens to be near 0 still gets a
+    step the function can resolve.
+    """
+    a = np.abs(theta)
+    if typ is not None:
+        a = np.maximum(a, np.abs(np.broadcast_to(np.asarray(typ, dtype=float), a.shape)))
+    return _EPS**power * np.where(a > 0, a, 1.0)
 
 
 def _central(f: Callable, theta: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -57,7 +68,7 @@ def _complex_step(f: Callable, theta: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=-1)
 
 
-def is_complex_safe(f: Callable, theta: np.ndarray, *, rtol: float = 1e-5) -> bool:
+def is_complex_safe(f: Callable, theta: np.ndarray, *, rtol: float = 1e-5, typ=None) -> bool:
     """Whether ``f`` can be differentiated by complex step at ``theta``.
 
     ``f`` is complex-safe when it accepts a complex parameter vector, returns a complex
@@ -86,7 +97,7 @@ def is_complex_safe(f: Callable, theta: np.ndarray, *, rtol: float = 1e-5) -> bo
             if not np.allclose(out.real, base, rtol=1e-12, atol=0, equal_nan=False):
                 return False
             cs = _complex_step(f, theta)
-            fd = _central(f, theta, _steps(theta, 1.0 / 3.0))
+            fd = _central(f, theta, _steps(theta, 1.0 / 3.0, typ))
     except Exception:
         return False
     if not (np.all(np.isfinite(cs)) and np.all(np.isfinite(fd))):
@@ -96,7 +107,7 @@ def is_complex_safe(f: Callable, theta: np.ndarray, *, rtol: float = 1e-5) -> bo
 
 
 def jacobian(
-    f: Callable, theta: np.ndarray, *, method: str = "auto", richardson: bool = True
+    f: Callable, theta: np.ndarray, *, method: str = "auto", richardson: bool = True, typ=None
 ) -> np.ndarray:
     """Jacobian of ``f`` at ``theta``; the derivative axis is last.
 
@@ -112,6 +123,8 @@ def jacobian(
         ``"auto"`` uses the complex step when :func:`is_complex_safe` says so.
     richardson : bool
         For central differences, one Richardson extrapolation step.
+    typ : array_like, optional
+        Typical magnitudes of θ (e.g. standard errors); steps scale with max(|θ_j|, typ_j).
 
     Notes
     -----
@@ -128,14 +141,14 @@ def jacobian(
     theta = np.asarray(theta, dtype=float).ravel()
     if method not in ("auto", "complex", "central"):
         raise ValueError(f"unknown method {method!r}; allowed: 'auto', 'complex', 'central'")
-    if method == "complex" or (method == "auto" and is_complex_safe(f, theta)):
+    if method == "complex" or (method == "auto" and is_complex_safe(f, theta, typ=typ)):
         return _complex_step(f, theta)
     if richardson:
-        h = _steps(theta, 0.2)
+        h = _steps(theta, 0.2, typ)
         d1 = _central(f, theta, h)
         d2 = _central(f, theta, h / 2.0)
         return (4.0 * d2 - d1) / 3.0
-    return _central(f, theta, _steps(theta, 1.0 / 3.0))
+    return _central(f, theta, _steps(theta, 1.0 / 3.0, typ))
 
 
 def gradient_obs(loss_obs: Callable, theta: np.ndarray, *, method: str = "auto") -> np.ndarray:

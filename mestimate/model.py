@@ -86,6 +86,15 @@ class MEstimator:
     """
 
     _nonrobust_kinds = ("likelihood", "least_squares")
+    _dask_backed = False
+
+    def __new__(cls, *args, **kwargs):
+        # dask data: build the dask-backed subclass instead (mestimate._dask; issue 8)
+        if not cls._dask_backed and (args or kwargs):
+            from ._dask import contains_dask, dask_class
+            if contains_dask(*args, *kwargs.values()):
+                cls = dask_class(cls)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -117,13 +126,51 @@ class MEstimator:
         self.weights = w
         self._n_rows = nobs_of(data)
         self.nobs = int(self._n_rows if w is None else np.count_nonzero(w))
-        self._reducer = Reducer(self._n_rows, chunksize)
+        self._reducer = self._make_reducer(self._n_rows, chunksize)
         self.param_names, self.start_params = self._resolve_params(param_names, start_params,
                                                                    k_params)
         self._derivative_method = "analytic"
         if not self._has_analytic_score():
             self._derivative_method = self._choose_numeric_method()
         self._validate_at_start()
+
+    @classmethod
+    def from_formula(cls, formula: str, data, *, loss: Callable | None = None, missing: str = "drop",
+                     **kwargs) -> "MEstimator":
+        """A generic M-estimator on a patsy design: ``loss(params, d)`` sees ``d["y"]``, ``d["X"]``.
+
+        Parameters
+        ----------
+        formula : str
+            e.g. ``"y ~ age + dose"``; the design's column names become the parameter names.
+        data : DataFrame
+        loss : callable
+            ``loss(params, d) -> (n,)`` with ``d = {"y": (n,), "X": (n, k)}``; ``score=`` and
+            ``hessian=`` take the same ``d``.
+        missing : {"drop", "raise"}
+        **kwargs
+            Passed to :class:`MEstimator` (``score``, ``hessian``, ``weights``, ...).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, mestimate as me
+        >>> df = pd.DataFrame({"y": [0.0, 1, 1, 3, 2, 5], "x": [0.0, 1, 2, 3, 4, 5]})
+        >>> def loss(p, d):
+        ...     eta = d["X"] @ p
+        ...     return np.exp(eta) - d["y"] * eta
+        >>> res = me.MEstimator.from_formula("y ~ x", df, loss=loss).fit()
+        >>> list(res.params.index)
+        ['Intercept', 'x']
+        """
+        from .formula import design_from_formula
+
+        y, X, info = design_from_formula(formula, data, missing)
+        model = cls(loss, {"y": y.to_numpy(float), "X": X.to_numpy(float)},
+                    param_names=list(X.columns), **kwargs)
+        model.n_dropped = info.n_dropped
+        model.frame = info.frame
+        model.formula = info
+        return model
 
     # ------------------------------------------------------------------ setup
     def _resolve_params(self, names, start, k):
@@ -150,6 +197,10 @@ class MEstimator:
         if not np.all(np.isfinite(start)):
             raise MEstimateError("start_params must be finite")
         return names, start
+
+    def _make_reducer(self, n: int, chunksize: int | None) -> Reducer:
+        """The reducer of sums over observations (dask-backed models override it)."""
+        return Reducer(n, chunksize)
 
     def _default_start_params(self, k: int) -> np.ndarray:
         return np.zeros(k)
@@ -227,6 +278,8 @@ class MEstimator:
         params = np.asarray(params, dtype=float)
         if self._derivative_method == "central" and self._user_score is None:
             return nd.hessian_fd(lambda p: self.loss_obs(p, rows), params)
+        if self.is_zestimator:  # ∂ψ_t/∂θ is not symmetric for estimating equations
+            return nd.jacobian(lambda p: self.score_obs(p, rows), params)
         return nd.hessian_obs_from_gradient(lambda p: self.score_obs(p, rows), params)
 
     # ------------------------------------------------------------- reductions

@@ -198,8 +198,11 @@ def newton(
                 break
             mu *= 4.0
         if not stepped:
-            if s is not None and _converged_step(x, s, 1e-9):
+            if s is not None and _converged_step(x, s, 1e-9) and _chol_solve(H, g) is not None:
                 converged, message = True, "no further decrease possible"
+            elif _chol_solve(H, g) is None:
+                message = ("stopped at a point where the Hessian is not positive definite "
+                           "(a flat region or saddle), not a minimum")
             else:
                 message = "line search and Levenberg–Marquardt damping failed to decrease the objective"
             break
@@ -211,7 +214,10 @@ def newton(
     result = OptimizeResult(x, fx, g, converged, it, float(np.max(np.abs(g), initial=0.0)),
                             "newton-lm" if used_lm else "newton", message, history)
     if not converged and fallback:
-        result = _scipy_fallback(f, grad, hess, x, maxiter, result)
+        # restart from x0 when Newton ended somewhere flat (not a minimum)
+        start = x if _chol_solve(np.asarray(hess(x), float), g) is not None else \
+            np.asarray(x0, dtype=float)
+        result = _scipy_fallback(f, grad, hess, start, maxiter, result)
     return result
 
 

@@ -25,7 +25,7 @@ _NONROBUST = "nonrobust"
 def _freeze(kwds: dict) -> tuple:
     out = []
     for k, v in sorted(kwds.items()):
-        if isinstance(v, (np.ndarray, pd.Series, pd.DataFrame, list)):
+        if isinstance(v, (np.ndarray, pd.Series, pd.DataFrame, list)) or hasattr(v, "__dask_graph__"):
             v = ("array", id(v))
         out.append((k, v))
     return tuple(out)
@@ -170,6 +170,8 @@ class MEstimatorResults:
                 cov, info = bootstrap_cov(self, **kwds)
             else:
                 from .covariance.dispatch import compute_cov
+                if getattr(self.model, "_dask_backed", False):  # meats as dask reductions
+                    from ._dask_cov import dask_cov as compute_cov
                 cov, info = compute_cov(self, cov_type, **kwds)
             cov = 0.5 * (cov + cov.T)
             self._cache[key] = (cov, info)
@@ -273,16 +275,22 @@ class MEstimatorResults:
     def influence(self, **kwds):
         """Influence functions I(z_t) = −H⁻¹G(z_t): see :func:`mestimate.influence.influence`."""
         from .influence import influence
+        if self.model._dask_backed:  # lazy dask arrays (mestimate._dask_influence)
+            from ._dask_influence import influence
         return influence(self, **kwds)
 
     def influence_on(self, phi, **kwds):
         """First-order effect of each point on φ(θ): see :func:`mestimate.influence.influence_on`."""
         from .influence import influence_on
+        if self.model._dask_backed:
+            from ._dask_influence import influence_on
         return influence_on(self, phi, **kwds)
 
     def loo_params(self, method: str = "newton", **kwds):
         """Leave-one-out estimates: see :func:`mestimate.loo.loo_params`."""
         from .loo import loo_params
+        if self.model._dask_backed:
+            from ._dask_influence import loo_params
         return loo_params(self, method=method, **kwds)
 
     def loo_accuracy(self, **kwds):

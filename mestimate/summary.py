@@ -61,7 +61,7 @@ def make_summary(res, alpha: float = 0.05, title: str | None = None) -> Summary:
                                             "header_dec_below": "-"}))
     notes = list(res.notes)
     if getattr(info, "description", None) and "nonrobust" not in info.description:
-        notes.append(f"Standard errors: {info.description}.")
+        notes.append(f"Standard errors: {info.description.rstrip('.')}.")
     if notes:
         smry.add_extra_txt([f"[{i + 1}] {n}" for i, n in enumerate(notes)])
     if title is None:

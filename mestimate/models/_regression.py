@@ -30,16 +30,9 @@ class RegressionModel(MEstimator):
 
     def __init__(self, endog, exog, *, weights=None, missing: str = "raise", start_params=None,
                  chunksize: int | None = None, formula: FormulaInfo | None = None, **kwargs):
-        y = np.asarray(endog, dtype=float)
-        X = np.asarray(exog, dtype=float)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if X.ndim == 1:
-            X = X[:, None]
-        if y.ndim != 1 or X.ndim != 2 or X.shape[0] != y.shape[0]:
-            raise DataError(f"endog must be (n,) and exog (n, k) with the same n; got {np.shape(endog)} "
-                            f"and {np.shape(exog)}")
-        names = [str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame) else \
+        y, X = self._as_endog_exog(endog, exog)
+        # hasattr: dask DataFrames have columns too (mestimate._dask)
+        names = [str(c) for c in exog.columns] if hasattr(exog, "columns") else \
             [f"x{j}" if j or not np.allclose(X[:, 0], 1) else "const" for j in range(X.shape[1])]
         self.endog_name = str(getattr(endog, "name", None) or "y")
         self.exog_names = names
@@ -54,6 +47,19 @@ class RegressionModel(MEstimator):
                          missing="none", chunksize=chunksize, **kwargs)
         self.n_dropped = dropped + (formula.n_dropped if formula is not None else 0)
         self.frame = formula.frame if formula is not None else None
+
+    def _as_endog_exog(self, endog, exog) -> tuple[np.ndarray, np.ndarray]:
+        """(y (n,), X (n, k)) as float arrays (dask-backed models keep dask arrays)."""
+        y = np.asarray(endog, dtype=float)
+        X = np.asarray(exog, dtype=float)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if X.ndim == 1:
+            X = X[:, None]
+        if y.ndim != 1 or X.ndim != 2 or X.shape[0] != y.shape[0]:
+            raise DataError(f"endog must be (n,) and exog (n, k) with the same n; got {np.shape(endog)} "
+                            f"and {np.shape(exog)}")
+        return y, X
 
     def _validate_endog(self, y: np.ndarray) -> None:
         """Model-specific checks of the response (e.g. 0/1 for Logit)."""
@@ -73,10 +79,15 @@ class RegressionModel(MEstimator):
         **kwargs
             Passed to the constructor (``weights`` may be a column name).
         """
-        y, X, info = design_from_formula(formula, data, missing)
+        from .._dask import is_dask
+        if is_dask(data):  # dask DataFrame: design built per partition (mestimate._dask_formula)
+            from .._dask_formula import design_from_dask, frame_column
+            y, X, info = design_from_dask(formula, data, missing)
+        else:
+            y, X, info = design_from_formula(formula, data, missing)
         w = kwargs.pop("weights", None)
         if isinstance(w, str):
-            w = info.frame[w].to_numpy(float)
+            w = frame_column(info.frame, w) if is_dask(data) else info.frame[w].to_numpy(float)
         elif w is not None and len(w) == len(data):
             w = np.asarray(w, float)[pd.Index(pd.DataFrame(data).index).get_indexer(y.index)]
         return cls(y, X, weights=w, formula=info, **kwargs)

@@ -1,11 +1,15 @@
 """Nonlinear least squares y_t = f(x_t; θ) + e_t as an M-estimator."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy import optimize
 
 from .. import derivatives as nd
 from ..exceptions import DataError, check_option
 from ..model import MEstimator
+from ..optimize import OptimizeResult
 
 __all__ = ["NonlinearLeastSquares"]
 
@@ -122,6 +126,37 @@ class NonlinearLeastSquares(MEstimator):
     def hessian(self, params):
         """Exact Hessian of the mean loss."""
         return self._wsum(self.hessian_obs(params), None) / self.nobs
+
+    def _optimize(self, x0, *, maxiter, xtol, fallback) -> OptimizeResult:
+        """Levenberg–Marquardt-damped Gauss–Newton; if it fails, scipy's trust-region
+        reflective least squares (``least_squares(method="trf", x_scale="jac")``) from the
+        same start, polished by Newton steps."""
+        opt = super()._optimize(x0, maxiter=maxiter, xtol=xtol, fallback=False)
+        if opt.converged or not fallback:
+            return opt
+        alt = self._least_squares_fallback(x0, maxiter, xtol)
+        if alt is not None and (alt.converged or alt.fun < opt.fun):
+            return alt
+        return super()._optimize(opt.x, maxiter=maxiter, xtol=xtol, fallback=True)
+
+    def _least_squares_fallback(self, x0, maxiter, xtol) -> OptimizeResult | None:
+        sw = 1.0 if self.weights is None else np.sqrt(self.weights)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                r = optimize.least_squares(
+                    lambda p: sw * self.resid(p), x0,
+                    jac=lambda p: -(sw * self.jacobian(p).T).T, method="trf", x_scale="jac",
+                    ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=50 * max(maxiter, 100))
+            except Exception:  # pragma: no cover - scipy internals
+                return None
+            if not np.all(np.isfinite(r.x)):
+                return None
+            polished = super()._optimize(r.x, maxiter=maxiter, xtol=xtol, fallback=False)
+        return OptimizeResult(polished.x, polished.fun, polished.grad, polished.converged,
+                              int(r.nfev) + polished.iterations, polished.grad_norm,
+                              "least_squares(trf)+" + polished.method, polished.message,
+                              polished.history)
 
     def bread(self, params):
         """JᵀWJ/n (``bread="gauss-newton"``) or the exact Hessian."""

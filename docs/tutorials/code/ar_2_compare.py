@@ -1,0 +1,12 @@
+rows = {
+    "nonrobust": res.cov_params("nonrobust"),
+    "HC0": res.cov_params("HC0"),
+    "HAC NW(4)": res.cov_params("HAC", maxlags=4),
+    "HAC Newey-West auto": res.cov_params("HAC"),
+    "HAC QS, Andrews, prewhite": res.cov_params("HAC", kernel="quadratic-spectral",
+                                                bw_method="andrews", prewhite=True),
+}
+print(pd.DataFrame({k: np.sqrt(np.diag(v)) for k, v in rows.items()},
+                   index=res.param_names).T.round(4))
+print(res.cov_info("HAC", kernel="quadratic-spectral", bw_method="andrews",
+                   prewhite=True).description)
