@@ -17,7 +17,14 @@ from .model import MEstimator
 from .models import OLS, Huber, Logit, NonlinearLeastSquares, Poisson
 from .results import MEstimatorResults
 from .delta import DeltaMethodResults, delta_method
-from .sequence import AutoregressiveModel, GaussianAR, LogisticAR, MarkovChain, PoissonAR
+from .sequence import (
+    AutoregressiveModel,
+    GaussianAR,
+    LogisticAR,
+    MarkovChain,
+    PoissonAR,
+    SoftmaxAR,
+)
 
 __version__ = "0.1.0"
 
@@ -30,6 +37,7 @@ __all__ = [
     "Huber",
     "NonlinearLeastSquares",
     "MarkovChain",
+    "SoftmaxAR",
     "AutoregressiveModel",
     "GaussianAR",
     "PoissonAR",

@@ -119,8 +119,9 @@ def jacobian(
     f : callable
         Function of a 1-d parameter vector.
     theta : array_like, shape (k,)
-    method : {"auto", "complex", "central"}
-        ``"auto"`` uses the complex step when :func:`is_complex_safe` says so.
+    method : {"auto", "complex", "central", "forward"}
+        ``"auto"`` uses the complex step when :func:`is_complex_safe` says so; ``"forward"``
+        (one-sided, error O(√ε)) is the cheapest, for curvature used only while optimising.
     richardson : bool
         For central differences, one Richardson extrapolation step.
     typ : array_like, optional
@@ -139,8 +140,18 @@ def jacobian(
     array([12.,  4.])
     """
     theta = np.asarray(theta, dtype=float).ravel()
-    if method not in ("auto", "complex", "central"):
-        raise ValueError(f"unknown method {method!r}; allowed: 'auto', 'complex', 'central'")
+    if method not in ("auto", "complex", "central", "forward"):
+        raise ValueError(f"unknown method {method!r}; allowed: 'auto', 'complex', 'central', "
+                         "'forward'")
+    if method == "forward":  # (f(θ + h e_j) − f(θ)) / h, h = √ε max(|θ_j|, typ_j): k + 1 calls
+        h = _steps(theta, 0.5, typ)
+        f0 = np.asarray(f(theta))
+        cols = []
+        for j in range(theta.size):
+            e = np.zeros_like(theta)
+            e[j] = h[j]
+            cols.append((np.asarray(f(theta + e)) - f0) / h[j])
+        return np.stack(cols, axis=-1)
     if method == "complex" or (method == "auto" and is_complex_safe(f, theta, typ=typ)):
         return _complex_step(f, theta)
     if richardson:

@@ -148,6 +148,9 @@ class MEstimatorResults:
     def _canonical_cov(self, cov_type: str, kwds: dict):
         if cov_type is None:
             return self.cov_type, self.cov_kwds
+        complete = getattr(self.model, "complete_cov_kwds", None)
+        if complete is not None:  # model-specific defaults (e.g. HAC within sequences)
+            cov_type, kwds = complete(cov_type, kwds)
         if isinstance(cov_type, str) and cov_type.lower() == _NONROBUST:
             if kwds:
                 raise MEstimateError(f"cov_type 'nonrobust' takes no options, got {sorted(kwds)}")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from mestimate.exceptions import DataError, MEstimateError, check_option
 
-from ._checks import as_estfun
+from ._checks import as_estfun, as_group_frame
 from .bandwidth import bw_andrews, bw_newey_west
 from .cluster import meat_cluster, n_clusters
 from .hac import meat_hac
@@ -189,6 +189,14 @@ class Cluster(CovarianceType):
                 extra["design"] = source.design()
                 if hasattr(source, "working_weights"):
                     extra["working_weights"] = source.working_weights()
+        w = getattr(getattr(source, "model", None), "weights", None)
+        if w is not None and np.any(w == 0):
+            # observations with weight 0 are deleted: a cluster made only of them is no cluster
+            keep = np.asarray(w) > 0
+            frame = as_group_frame(groups, estfun.shape[0])
+            groups = frame.loc[keep].reset_index(drop=True)
+            estfun = estfun[keep]
+            extra = {k: np.asarray(v)[keep] for k, v in extra.items()}
         m = meat_cluster(estfun, groups, type=hc, cadjust=kwds["cadjust"], multi0=kwds["multi0"],
                          k=source.k_params, nobs=source.nobs, **extra)
         sizes = n_clusters(groups)

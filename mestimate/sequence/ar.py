@@ -214,6 +214,11 @@ class AutoregressiveModel(RegressionModel):
             kwds["groups"] = "sequence"
         return cov_type, kwds
 
+    def complete_cov_kwds(self, cov_type: str, cov_kwds: dict) -> tuple[str, dict]:
+        """Hook used by the results for every covariance request: HAC on many sequences is
+        computed within sequences (``groups="sequence"`` added), as at fit time."""
+        return self.default_cov(cov_type, cov_kwds)
+
     def fit(self, start_params=None, *, cov_type: str | None = None, cov_kwds: dict | None = None,
             **kwds):
         """Fit; without ``cov_type`` the covariance is :meth:`default_cov`'s (see the class Notes).

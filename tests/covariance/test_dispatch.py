@@ -137,3 +137,23 @@ def test_hac_validation():
         unordered.time_ordered = True
     with pytest.raises(MEstimateError, match="grouped HAC needs maxlags"):
         compute_cov(fit("pet_lm"), "HAC", groups="firm")
+
+
+def test_cluster_made_only_of_zero_weight_rows_is_not_counted():
+    import mestimate as me
+
+    rng = np.random.default_rng(0)
+    n = 200
+    X = np.c_[np.ones(n), rng.normal(size=n)]
+    y = X @ [1.0, 2.0] + rng.normal(size=n)
+    g = np.arange(n) // 10
+    w = np.ones(n)
+    w[g == 3] = 0.0
+    weighted = me.OLS(y, X, weights=w).fit()
+    keep = g != 3
+    dropped = me.OLS(y[keep], X[keep]).fit()
+    for kind in ("HC0", "HC1"):
+        a = weighted.cov_params("cluster", groups=g, type=kind)
+        b = dropped.cov_params("cluster", groups=g[keep], type=kind)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-15)
+    assert weighted.cov_info("cluster", groups=g).n_groups == 19

@@ -342,3 +342,16 @@ def test_predict_takes_lagged_design_rows():
         res.predict(np.ones(3))
     rp = PoissonAR(simulate_counts(40), lags=1).fit(cov_type="HC0")
     np.testing.assert_allclose(rp.fittedvalues, np.exp(rp.model.exog @ coef(rp)), rtol=1e-13)
+
+
+def test_hac_requested_after_fit_is_within_sequences():
+    from mestimate.sequence.gaussian_ar import GaussianAR
+
+    rng = np.random.default_rng(11)
+    seqs = [rng.normal(size=40) for _ in range(15)]
+    res = GaussianAR(seqs, lags=1).fit()
+    later = res.cov_params("HAC", maxlags=2)
+    explicit = res.cov_params("HAC", maxlags=2, groups="sequence")
+    np.testing.assert_array_equal(later.to_numpy(), explicit.to_numpy())
+    with pytest.raises(me.MEstimateError, match="within sequences"):
+        res.cov_params("HAC")
