@@ -40,6 +40,8 @@ from .influence import (
     bread_solve,
     group_codes,
     group_sum,
+    index_xhinv,
+    is_index_model,
     row_index,
     score_rows,
     weights_or_ones,
@@ -80,10 +82,7 @@ def _units(res, groups, points) -> _Units:
     return _Units(codes, labels, np.asarray(selected, dtype=np.intp), groups is not None)
 
 
-def _is_index_model(model) -> bool:
-    from .models._regression import IndexModel
-
-    return isinstance(model, IndexModel)
+_is_index_model = is_index_model
 
 
 def loo_params(res, method: str = "newton", groups=None, *, points=None,
@@ -250,7 +249,7 @@ def _index_newton_shift(res, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     eta = model.linear_index(p, sel)
     w = weights_or_ones(res)[sel]
     d1 = model._d1(model.endog[sel], eta)
-    U = bread_solve(res, X.T, scale=res.nobs).T           # A⁻¹ x_t
+    U = index_xhinv(res, sel) / res.nobs                  # A⁻¹ x_t, A = n H
     h = w * model._d2(model.endog[sel], eta) * np.einsum("ij,ij->i", X, U)
     bad = 1.0 - h <= 1e-10
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -375,25 +374,38 @@ def _batched_newton(res, XX, iu, weigh, Theta, maxiter, xtol):
         v = weigh(model._loss(y[:, None], X @ T.T + off), cols).sum(axis=0)
         return np.where(np.isfinite(v), v, np.inf)
 
+    Hinv = None  # per-fit inverse Hessians, kept once every fit is close to its solution
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(maxiter):
             if act.size == 0:
                 break
             T = Theta[act]
             eta = X @ T.T + off
-            grad = weigh(model._d1(y[:, None], eta), act).T @ X
-            hu = weigh(model._d2(y[:, None], eta), act).T @ XX
-            Hm = np.empty((act.size, k, k))
-            Hm[:, iu[0], iu[1]] = hu
-            Hm[:, iu[1], iu[0]] = hu
-            sing = _singular(res, Hm, A, symmetric=True)
-            if sing.any():          # leaving the unit out leaves the model unidentified
-                Theta[act[sing]] = np.nan
-                keep = ~sing
-                act, T, grad, Hm = act[keep], T[keep], grad[keep], Hm[keep]
-                if act.size == 0:
-                    break
-            step = np.linalg.solve(Hm, grad[..., None])[..., 0]
+            if Hinv is not None:
+                # chord step: near the solution the Hessian barely moves (the error after a
+                # chord step is O(|δ|·|step|)), so only the gradient is re-evaluated
+                grad = weigh(model._d1(y[:, None], eta), act).T @ X
+                step = np.einsum("bij,bj->bi", Hinv[act], grad)
+            else:
+                d1, d2 = model._d1_d2(y[:, None], eta)
+                grad = weigh(d1, act).T @ X
+                hu = weigh(d2, act).T @ XX
+                Hm = np.empty((act.size, k, k))
+                Hm[:, iu[0], iu[1]] = hu
+                Hm[:, iu[1], iu[0]] = hu
+                sing = _singular(res, Hm, A, symmetric=True)
+                if sing.any():          # leaving the unit out leaves the model unidentified
+                    Theta[act[sing]] = np.nan
+                    keep = ~sing
+                    act, T, grad, Hm = act[keep], T[keep], grad[keep], Hm[keep]
+                    if act.size == 0:
+                        break
+                Hi = np.linalg.inv(Hm)
+                step = np.einsum("bij,bj->bi", Hi, grad)
+                rel = np.max(np.abs(step), axis=1) / np.maximum(1.0, np.max(np.abs(T), axis=1))
+                if np.all(rel < 1e-3):  # close enough for chord steps from now on
+                    Hinv = np.full((B, k, k), np.nan)
+                    Hinv[act] = Hi
             step[~np.all(np.isfinite(step), axis=1)] = 0.0
             new = T - step
             far = np.flatnonzero(np.einsum("bi,bi->b", step, grad) > 0.05)
@@ -402,7 +414,9 @@ def _batched_newton(res, XX, iu, weigh, Theta, maxiter, xtol):
             Theta[act] = new
             # quadratic convergence: after a step of relative size s the error is O(s²),
             # so a step below 0.01·√xtol leaves an error far below xtol
-            tol = 0.01 * np.sqrt(xtol) * np.maximum(1.0, np.max(np.abs(T), axis=1))
+            # (a chord step converges linearly at rate O(|δ|) < 1e-3: ask 10× more of it)
+            tol = (0.001 if Hinv is not None else 0.01) * np.sqrt(xtol) * \
+                np.maximum(1.0, np.max(np.abs(T), axis=1))
             done = (np.max(np.abs(step), axis=1) <= tol) & np.all(np.isfinite(new), axis=1)
             conv[act[done]] = True
             act = act[~done]

@@ -12,11 +12,21 @@ import pandas as pd
 from scipy import linalg
 
 from .._data import as_weights, handle_missing
-from ..exceptions import DataError
+from .._reduce import Reducer
+from ..exceptions import ConvergenceError, DataError
 from ..formula import FormulaInfo, design_for_predict, design_from_formula
 from ..model import MEstimator
+from ..optimize import newton
 
 __all__ = ["RegressionModel", "IndexModel"]
+
+
+def _xtvx(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """XᵀVX; for v ≥ 0 as (√v X)ᵀ(√v X), which numpy hands to BLAS syrk (half the work)."""
+    if np.all(v >= 0):
+        Xs = X * np.sqrt(v)[:, None]
+        return Xs.T @ Xs
+    return X.T @ (v[:, None] * X)
 
 
 class RegressionModel(MEstimator):
@@ -134,6 +144,10 @@ class IndexModel(RegressionModel):
     def _d2(self, y, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _d1_d2(self, y, eta):
+        """(∂ℓ/∂η, ∂²ℓ/∂η²) together (models override to share work, e.g. one expit)."""
+        return self._d1(y, eta), self._d2(y, eta)
+
     def loss_obs(self, params, rows=None):
         sl = slice(None) if rows is None else rows
         return self._loss(self.endog[sl], self.linear_index(params, sl))
@@ -158,14 +172,46 @@ class IndexModel(RegressionModel):
         params = np.asarray(params, dtype=float)
 
         def part(rows):
-            X = self.exog[rows]
-            v = self._curvature_weights(params, rows)
-            if np.all(v >= 0):  # Xsᵀ Xs with one operand: numpy calls BLAS syrk (half the work)
-                Xs = X * np.sqrt(v)[:, None]
-                return Xs.T @ Xs
-            return X.T @ (v[:, None] * X)
+            return _xtvx(self.exog[rows], self._curvature_weights(params, rows))
 
         return self._reducer.sum(part) / self.nobs
+
+    def _optimize(self, x0, *, maxiter, xtol, fallback):
+        """Newton on the index: η = Xθ is computed once per trial point and shared by the
+        loss, gradient and Hessian (in memory, unchunked); otherwise the generic path."""
+        if type(self._reducer) is not Reducer or self._reducer.chunksize is not None:
+            return super()._optimize(x0, maxiter=maxiter, xtol=xtol, fallback=fallback)
+        y, X, w, n = self.endog, self.exog, self.weights, self.nobs
+        offset = self.linear_index(np.zeros_like(x0))  # whatever the model adds to Xθ
+        last: dict = {}
+
+        def eta(p):
+            key = p.tobytes()
+            if last.get("key") != key:
+                last.clear()
+                last["key"], last["eta"] = key, X @ p + offset
+            return last["eta"]
+
+        def wsum(v):
+            return v.sum() if w is None else w @ v
+
+        def f(p):
+            val = wsum(self._loss(y, eta(p))) / n
+            return val if np.isfinite(val) else np.inf
+
+        def g(p):
+            d1 = self._d1(y, eta(p))
+            return X.T @ (d1 if w is None else d1 * w) / n
+
+        def h(p):
+            d2 = self._d2(y, eta(p))
+            return _xtvx(X, d2 if w is None else d2 * w) / n
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                return newton(f, g, h, x0, maxiter=maxiter, xtol=xtol, fallback=fallback)
+            except FloatingPointError as exc:
+                raise ConvergenceError(str(exc)) from None
 
     def leverage(self, params) -> np.ndarray:
         """Hat values h_t = w_t d2_t x_tᵀ(XᵀVX)⁻¹x_t (``hatvalues`` in R for lm/glm)."""

@@ -48,6 +48,10 @@ class Logit(IndexModel):
         p = special.expit(eta)
         return p * (1.0 - p)
 
+    def _d1_d2(self, y, eta):
+        p = special.expit(eta)
+        return p - y, p * (1.0 - p)
+
     def predict(self, params, exog=None, linear: bool = False):
         """Predicted probabilities (or the linear index with ``linear=True``)."""
         eta = super().predict(params, exog)
