@@ -55,8 +55,13 @@ def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarra
         pos = np.arange(n) + lags * block
     padded = np.zeros((n + lags * n_blocks, k))
     padded[pos] = u
-    if lags == 0:
-        z = padded * w[0]
+    if lags <= 48:
+        # few lags: Σ_j w_j Σ_t u_t u_{t+j}ᵀ directly, one BLAS product per lag (a loop over
+        # lags, not observations; the zero padding between groups keeps pairs within groups)
+        half = w[0] * (padded.T @ padded)
+        for j in range(1, lags + 1):
+            half += w[j] * (padded[:-j].T @ padded[j:])
+        return half + half.T
     else:  # z_t = Σ_j w_j padded_{t+j}: a correlation, by FFT along the rows
         size = 1 << int(np.ceil(np.log2(padded.shape[0] + lags)))
         spec = np.fft.rfft(padded, size, axis=0) * np.conj(np.fft.rfft(w, size))[:, None]
