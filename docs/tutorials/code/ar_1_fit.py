@@ -4,9 +4,11 @@ import statsmodels.api as sm
 import mestimate as me
 
 macro = sm.datasets.macrodata.load_pandas().data
-infl = pd.DataFrame({"infl": macro["infl"]})
-infl["lag1"], infl["lag2"] = infl["infl"].shift(1), infl["infl"].shift(2)
-# the conditional Gaussian likelihood of an AR(2) is least squares on the lags
-res = me.OLS.from_formula("infl ~ lag1 + lag2", data=infl).fit(cov_type="HAC",
-                                                               cov_kwds={"maxlags": None})
+infl = macro["infl"].rename("infl")
+# conditional (CSS) Gaussian likelihood of an AR(2): intercept, lag1, lag2 and log σ²
+res = me.GaussianAR(infl, lags=2).fit(cov_type="HAC", cov_kwds={"maxlags": None})
 print(res.summary())
+# the same coefficients as statsmodels' AutoReg (conditional MLE)
+ar = sm.tsa.AutoReg(infl.to_numpy(), lags=2, trend="c").fit()
+print("max |difference| from AutoReg:",
+      f"{np.max(np.abs(res.params.iloc[:3].to_numpy() - ar.params)):.1e}")

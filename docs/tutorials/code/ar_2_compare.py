@@ -1,3 +1,4 @@
+coefs = ["const", "lag1", "lag2"]
 rows = {
     "nonrobust": res.cov_params("nonrobust"),
     "HC0": res.cov_params("HC0"),
@@ -6,7 +7,7 @@ rows = {
     "HAC QS, Andrews, prewhite": res.cov_params("HAC", kernel="quadratic-spectral",
                                                 bw_method="andrews", prewhite=True),
 }
-print(pd.DataFrame({k: np.sqrt(np.diag(v)) for k, v in rows.items()},
-                   index=res.param_names).T.round(4))
+print(pd.DataFrame({k: np.sqrt(np.diag(v.loc[coefs, coefs])) for k, v in rows.items()},
+                   index=coefs).T.round(4))
 print(res.cov_info("HAC", kernel="quadratic-spectral", bw_method="andrews",
                    prewhite=True).description)
