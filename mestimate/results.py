@@ -166,7 +166,8 @@ class MEstimatorResults:
         key = (cov_type, _freeze(kwds))
         if key not in self._cache:
             if cov_type == _NONROBUST:
-                info = _NonrobustInfo(self.model.nonrobust, self.scale)
+                info = _NonrobustInfo(self.model.nonrobust, self.scale,
+                                      getattr(self.model, "nonrobust_description", None))
                 cov = np.asarray(self.model.nonrobust_cov(self), dtype=float)
             elif cov_type == "bootstrap":
                 from .covariance.bootstrap import bootstrap_cov
@@ -350,10 +351,11 @@ class MEstimatorResults:
 class _NonrobustInfo:
     """Description of the nonrobust covariance for summaries."""
 
-    def __init__(self, kind: str, scale: float):
+    def __init__(self, kind: str, scale: float, description: str | None = None):
         self.cov_type = _NONROBUST
         self.kwds = {}
         self.df = None
         self.n_groups = None
-        self.description = ("nonrobust (σ̂² H⁻¹/n)" if kind == "least_squares"
-                            else "nonrobust (inverse information H⁻¹/n)")
+        self.description = description or (
+            "nonrobust (σ̂² H⁻¹/n)" if kind == "least_squares"
+            else "nonrobust (inverse information H⁻¹/n)")

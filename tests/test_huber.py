@@ -208,3 +208,12 @@ def test_weighted_median(a, reps):
     np.testing.assert_allclose(mad_scale(a, w), mad_scale(np.repeat(a, reps[: a.size])),
                                rtol=1e-12, atol=1e-300)
     assert mad_scale(a) == np.median(np.abs(a)) / MAD_CONSTANT
+
+
+def test_summary_names_the_h1_covariance():
+    rng = np.random.default_rng(3)
+    X = np.c_[np.ones(60), rng.normal(size=60)]
+    y = X @ [1.0, 2.0] + rng.standard_t(2, 60)
+    res = Huber(y, X).fit()
+    assert "Huber's H1" in str(res.summary())
+    assert res.cov_info().description == "nonrobust (Huber's H1, scale fixed)"

@@ -230,6 +230,8 @@ class Huber(IndexModel):
         return new
 
     # ----------------------------------------------------------- inference
+    nonrobust_description = "nonrobust (Huber's H1, scale fixed)"
+
     def nonrobust_cov(self, results) -> np.ndarray:
         """Huber's H1 covariance (statsmodels ``RLM(...).fit(cov="H1")``), see the class Notes."""
         p = results.params.to_numpy()
