@@ -266,7 +266,8 @@ class MEstimator:
     def score_obs(self, params, rows=None) -> np.ndarray:
         """Per-observation gradients G(z_t; θ) (or estimating functions ψ), shape (n, k)."""
         if self._user_score is not None:
-            return np.asarray(self._user_score(params, self._rows(rows)), dtype=float)
+            out = np.asarray(self._user_score(params, self._rows(rows)))
+            return out if np.iscomplexobj(out) else out.astype(float, copy=False)
         return nd.gradient_obs(lambda p: self.loss_obs(p, rows), np.asarray(params, float),
                                method=self._derivative_method)
 

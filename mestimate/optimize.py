@@ -285,15 +285,25 @@ def root_newton(
     >>> r.converged, round(float(r.x[0]), 10)
     (True, 2.0)
     """
+    memo: dict = {}
+
+    def cached(fn, name, x):
+        key = (name, x.tobytes())
+        if key not in memo:
+            if len(memo) > 8:
+                memo.clear()
+            memo[key] = np.asarray(fn(x), dtype=float)
+        return memo[key]
+
     def merit(x):
-        p = np.asarray(psi(x), dtype=float)
+        p = cached(psi, "psi", x)
         return 0.5 * float(p @ p) if np.all(np.isfinite(p)) else np.inf
 
     def mgrad(x):
-        return np.asarray(jac(x)).T @ np.asarray(psi(x))
+        return cached(jac, "jac", x).T @ cached(psi, "psi", x)
 
     def mhess(x):
-        J = np.asarray(jac(x))
+        J = cached(jac, "jac", x)
         return J.T @ J
 
     x = np.asarray(x0, dtype=float).copy()
