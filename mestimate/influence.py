@@ -57,7 +57,7 @@ def influence(res) -> pd.DataFrame:
         infl = -index_xhinv(res) * d1[:, None]
     else:
         infl = -bread_solve(res, score_rows(res).T).T
-    return pd.DataFrame(infl, index=row_index(res), columns=res.param_names)
+    return pd.DataFrame(infl, index=row_index(res), columns=res.param_names, copy=False)
 
 
 def is_index_model(model) -> bool:
@@ -73,7 +73,7 @@ def index_xhinv(res, rows=None) -> np.ndarray:
     if U is None:
         U = bread_solve(res, res.model.exog.T).T
         res._cache["_xHinv"] = U
-    return U if rows is None else U[rows]
+    return U if rows is None or (isinstance(rows, slice) and rows == slice(None)) else U[rows]
 
 
 def influence_on(res, phi, groups=None) -> pd.Series:

@@ -149,7 +149,8 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
         conv = None
     else:
         theta, conv = _loo_exact(res, units, on_singular, maxiter, xtol, progress)
-    frame = pd.DataFrame(theta, index=units.labels[units.selected], columns=res.param_names)
+    frame = pd.DataFrame(theta, index=units.labels[units.selected], columns=res.param_names,
+                         copy=False)
     frame.attrs["method"] = method
     if conv is not None:
         frame.attrs["converged"] = conv
@@ -245,15 +246,18 @@ def _index_newton_shift(res, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sherman–Morrison: w_t d1_t A⁻¹x_t / (1 − h_t) for the rows ``sel`` of an IndexModel."""
     model = res.model
     p = res.params.to_numpy()
+    n_rows = model.exog.shape[0]
+    if sel.size == n_rows and np.array_equal(sel, np.arange(n_rows)):
+        sel = slice(None)                                 # all rows: views, not copies
     X = model.exog[sel]
     eta = model.linear_index(p, sel)
     w = weights_or_ones(res)[sel]
-    d1 = model._d1(model.endog[sel], eta)
-    U = index_xhinv(res, sel) / res.nobs                  # A⁻¹ x_t, A = n H
-    h = w * model._d2(model.endog[sel], eta) * np.einsum("ij,ij->i", X, U)
+    d1, d2 = model._d1_d2(model.endog[sel], eta)
+    U = index_xhinv(res, sel)                             # x_tᵀH⁻¹; A⁻¹x_t = U/n, A = n H
+    h = w * d2 * np.einsum("ij,ij->i", X, U) / res.nobs
     bad = 1.0 - h <= 1e-10
     with np.errstate(divide="ignore", invalid="ignore"):
-        shift = (w * d1 / (1.0 - h))[:, None] * U
+        shift = (w * d1 / ((1.0 - h) * res.nobs))[:, None] * U
     return shift, bad
 
 
