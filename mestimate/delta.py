@@ -24,7 +24,7 @@ from .derivatives import is_complex_safe, jacobian as numerical_jacobian
 from .exceptions import InferenceWarning, MEstimateError, check_option
 from ._expr import compile_expression
 
-__all__ = ["delta_method", "DeltaMethodResults", "WaldTestResults"]
+__all__ = ["delta_method", "DeltaMethodResults", "WaldTestResults", "make_phi"]
 
 _JAC_LABELS = {"complex": "complex step", "central": "central differences", "analytic": "analytic"}
 
@@ -290,7 +290,19 @@ class _SeriesCall:
         return arr
 
 
-def _make_phi(phi, names: list[str]) -> tuple[Callable, Callable[[], list[str] | None]]:
+def make_phi(phi, names: list[str]) -> tuple[Callable, Callable[[], list[str] | None]]:
+    """φ as ``(f, labels)``: ``f`` maps a parameter vector (real or complex) to an (m,) array.
+
+    ``phi`` is a string expression or list of them (see :mod:`mestimate._expr`), or a callable
+    of the params as a named Series; ``labels()`` gives the output names once ``f`` has run.
+    Shared by :func:`delta_method` and the influence functions of φ.
+
+    Examples
+    --------
+    >>> f, labels = make_phi("a / b", ["a", "b"])
+    >>> f(np.array([1.0, 4.0])), labels()
+    (array([0.25]), ['a / b'])
+    """
     if isinstance(phi, str) or (isinstance(phi, (list, tuple)) and phi
                                 and all(isinstance(p, str) for p in phi)):
         f = compile_expression(phi, names)
@@ -393,7 +405,7 @@ def delta_method(
     alpha = _check_alpha(alpha)
     if df is not None and not (np.isfinite(df) and df > 0):
         raise MEstimateError(f"df must be a positive number or None, got {df!r}")
-    f, get_labels = _make_phi(phi, pnames)
+    f, get_labels = make_phi(phi, pnames)
     with np.errstate(all="ignore"):
         value = np.asarray(f(theta))
     if np.iscomplexobj(value):

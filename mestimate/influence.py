@@ -179,10 +179,10 @@ def bread_solve(res, b: np.ndarray, *, transpose: bool = False, scale: float = 1
 
 def phi_gradient(res, phi) -> tuple[float, np.ndarray, str]:
     """φ(θ̂), ∇φ(θ̂) and a label for a scalar φ given as a name, expression or callable."""
-    from .delta import _make_phi
+    from .delta import make_phi
 
     theta = res.params.to_numpy()
-    f, get_labels = _make_phi(phi, res.param_names)
+    f, get_labels = make_phi(phi, res.param_names)
     with np.errstate(all="ignore"):
         value = np.asarray(f(theta), dtype=float).ravel()
         if value.size != 1:
@@ -200,9 +200,9 @@ def phi_gradient(res, phi) -> tuple[float, np.ndarray, str]:
 
 def make_scalar_phi(res, phi) -> Callable[[np.ndarray], float]:
     """φ as a plain function of a real parameter vector (for evaluating refits)."""
-    from .delta import _make_phi
+    from .delta import make_phi
 
-    f, _ = _make_phi(phi, res.param_names)
+    f, _ = make_phi(phi, res.param_names)
     return lambda theta: float(np.asarray(f(np.asarray(theta, float))).ravel()[0])
 
 
