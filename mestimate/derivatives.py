@@ -225,7 +225,7 @@ def hessian_fd(f: Callable, theta: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DerivativeCheck:
     """Outcome of comparing a supplied derivative with a numerical one.
 
@@ -256,6 +256,8 @@ class DerivativeCheck:
         for idx, sup, num, rel in self.worst:
             lines.append(f"  {idx}: supplied {sup:.10g}, numerical {num:.10g}, rel error {rel:.3g}")
         return "\n".join(lines)
+
+    __repr__ = __str__
 
 
 def compare_derivatives(
