@@ -22,11 +22,25 @@ __all__ = ["MEstimatorResults"]
 _NONROBUST = "nonrobust"
 
 
+def _fingerprint(v) -> tuple:
+    """A cache key for an array-like option by content (an id() could be reused by a new
+    object once the old one is freed, and would then return another array's covariance)."""
+    if hasattr(v, "__dask_graph__"):
+        return ("dask", getattr(v, "name", None) or id(v))
+    if isinstance(v, pd.DataFrame):
+        h = pd.util.hash_pandas_object(v, index=False).to_numpy()
+        return ("frame", tuple(map(str, v.columns)), h.tobytes())
+    arr = np.asarray(v)
+    h = pd.util.hash_array(arr.ravel()) if arr.dtype.kind == "O" else arr
+    return ("array", arr.shape, str(arr.dtype), np.ascontiguousarray(h).tobytes())
+
+
 def _freeze(kwds: dict) -> tuple:
     out = []
     for k, v in sorted(kwds.items()):
-        if isinstance(v, (np.ndarray, pd.Series, pd.DataFrame, list)) or hasattr(v, "__dask_graph__"):
-            v = ("array", id(v))
+        if isinstance(v, (np.ndarray, pd.Series, pd.DataFrame, list, tuple)) or \
+                hasattr(v, "__dask_graph__"):
+            v = _fingerprint(v)
         out.append((k, v))
     return tuple(out)
 

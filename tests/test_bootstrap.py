@@ -44,3 +44,20 @@ def test_cluster_and_block_schemes(logit_data):
         res.cov_params(cov_type="bootstrap", replications=5)
     with pytest.raises(me.MEstimateError, match="groups"):
         res.cov_params(cov_type="bootstrap", scheme="cluster")
+
+
+def test_covariance_cache_is_keyed_by_group_contents_not_identity(logit_data):
+    y, X = logit_data
+    res = me.Logit(y, X).fit()
+    n = len(y)
+    seen = []
+    for size in (2, 4, 8, 16):
+        # temporaries freed between calls may reuse an address: results must still differ
+        cov = res.cov_params("cluster", groups=np.arange(n) // size).to_numpy()
+        seen.append(cov)
+        ref = res.cov_params("cluster", groups=list(np.arange(n) // size)).to_numpy()
+        np.testing.assert_array_equal(cov, ref)
+    assert not any(np.array_equal(seen[i], seen[j]) for i in range(4) for j in range(i + 1, 4))
+    labels = np.array(["a", "b"] * (n // 2), dtype=object)
+    np.testing.assert_array_equal(res.cov_params("cluster", groups=labels),
+                                  res.cov_params("cluster", groups=(np.arange(n) % 2)))
