@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 from scipy import linalg, special
 
-from ._dask import as_row_dask, block_concat
+from ._dask import as_row_dask, block_concat, block_sum
 from .exceptions import DataError, PerfectSeparationError
 
 __all__ = ["model_mixins", "block_map"]
@@ -36,9 +36,48 @@ def _leverage_block(blk, params, factor):
         "ij,ji->i", blk.exog, linalg.cho_solve(factor, blk.exog.T))
 
 
+def _fused_block(blk, params):
+    """[Σ w ℓ, Σ w ℓ' x, Σ w ℓ'' x xᵀ] of one partition of an index model, in one pass."""
+    from .models._regression import _xtvx
+
+    y = blk.endog
+    eta = blk.linear_index(params)
+    loss = blk._loss(y, eta)
+    d1, d2 = blk._d1_d2(y, eta)
+    if blk.weights is not None:
+        loss, d1, d2 = loss * blk.weights, d1 * blk.weights, d2 * blk.weights
+    return np.concatenate([[loss.sum()], blk.exog.T @ d1, _xtvx(blk.exog, d2).ravel()])
+
+
 class _RegressionMixin:
     def _row_attrs(self):
         return ("endog", "exog", "weights", "offset")
+
+    def _optimize(self, x0, *, maxiter, xtol, fallback):
+        """Newton for index models with the loss, gradient and Hessian of a trial point in one
+        pass over the partitions (out of core, each pass re-reads the data: one pass per
+        trial point instead of three)."""
+        from .models._regression import IndexModel
+        from .optimize import newton
+
+        if not isinstance(self, IndexModel):
+            return super()._optimize(x0, maxiter=maxiter, xtol=xtol, fallback=fallback)
+        k, last = self.k_params, {}
+
+        def state(p):
+            key = p.tobytes()
+            if last.get("key") != key:
+                v = np.asarray(block_sum(self, partial(_fused_block, params=p.copy())),
+                               dtype=float) / self.nobs
+                last.clear()
+                last.update(key=key, f=v[0] if np.isfinite(v[0]) else np.inf, g=v[1:1 + k],
+                            h=v[1 + k:].reshape(k, k))
+            return last
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return newton(lambda p: state(p)["f"], lambda p: state(p)["g"],
+                          lambda p: state(p)["h"], x0, maxiter=maxiter, xtol=xtol,
+                          fallback=fallback)
 
     @property
     def _row_chunks(self):
