@@ -38,15 +38,8 @@ def _leverage_block(blk, params, factor):
 
 def _fused_block(blk, params):
     """[Σ w ℓ, Σ w ℓ' x, Σ w ℓ'' x xᵀ] of one partition of an index model, in one pass."""
-    from .models._regression import _xtvx
-
-    y = blk.endog
-    eta = blk.linear_index(params)
-    loss = blk._loss(y, eta)
-    d1, d2 = blk._d1_d2(y, eta)
-    if blk.weights is not None:
-        loss, d1, d2 = loss * blk.weights, d1 * blk.weights, d2 * blk.weights
-    return np.concatenate([[loss.sum()], blk.exog.T @ d1, _xtvx(blk.exog, d2).ravel()])
+    f, g, h = blk._index_sums(blk.linear_index(params), "fgh")
+    return np.concatenate([[f], g, h.ravel()])
 
 
 class _RegressionMixin:

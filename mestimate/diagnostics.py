@@ -14,7 +14,8 @@ import pandas as pd
 
 from .exceptions import check_option
 from .influence import row_index, weights_or_ones
-from .loo import _is_index_model, loo_params
+from .influence import is_index_model
+from .loo import loo_params
 
 __all__ = ["influence_summary"]
 
@@ -79,7 +80,7 @@ def influence_summary(res, method: str = "newton") -> pd.DataFrame:
     se = np.sqrt(np.diag(V))
     cols: dict[str, np.ndarray] = {}
     ls = res.model.nonrobust == "least_squares"
-    resid = _pearson(res) if _is_index_model(res.model) else None
+    resid = _pearson(res) if is_index_model(res.model) else None
     s2_loo = None
     if ls and resid is not None:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -82,9 +82,6 @@ def _units(res, groups, points) -> _Units:
     return _Units(codes, labels, np.asarray(selected, dtype=np.intp), groups is not None)
 
 
-_is_index_model = is_index_model
-
-
 def loo_params(res, method: str = "newton", groups=None, *, points=None,
                on_singular: str = "raise", maxiter: int = 50, xtol: float = 1e-10,
                progress: bool | None = None) -> pd.DataFrame:
@@ -225,7 +222,7 @@ def _report_singular(units: _Units, bad: np.ndarray, on_singular: str) -> None:
 
 def _loo_newton(res, units: _Units, on_singular: str) -> np.ndarray:
     theta = res.params.to_numpy()
-    if _is_index_model(res.model) and not units.grouped:
+    if is_index_model(res.model) and not units.grouped:
         shift, bad = _index_newton_shift(res, units.selected)
     else:
         A = res.bread() * res.nobs
@@ -274,7 +271,7 @@ def _loo_exact(res, units: _Units, on_singular, maxiter, xtol, progress):
     out = np.tile(theta, (units.selected.size, 1))
     conv = np.ones(units.selected.size, dtype=bool)
     todo = np.flatnonzero(unit_weight > 0)        # leaving out weight-0 rows changes nothing
-    if _is_index_model(res.model):
+    if is_index_model(res.model):
         out[todo], conv[todo] = _index_exact(res, units, todo, start[todo], maxiter, xtol)
     else:
         out[todo], conv[todo] = _generic_exact(res, units, todo, start[todo], maxiter, xtol,

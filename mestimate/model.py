@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from functools import cached_property
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -133,6 +132,8 @@ class MEstimator:
         self._derivative_method = "analytic"
         if not self._has_analytic_score():
             self._derivative_method = self._choose_numeric_method()
+        # decided once here, so that fitting never changes the model
+        self._score_complex_safe = self._check_score_complex()
         self._validate_at_start()
 
     @classmethod
@@ -322,11 +323,13 @@ class MEstimator:
             h = nd.jacobian(self.gradient, params, method="central", richardson=False)
         return h if self.is_zestimator else 0.5 * (h + h.T)
 
-    @cached_property
-    def _score_complex_safe(self) -> bool:
-        """Whether the user's score (or ψ) can be differentiated by complex step (checked once,
-        on up to 1,000 rows, against central differences)."""
+    def _check_score_complex(self) -> bool:
+        """Whether a supplied score (or ψ) can be differentiated by complex step when the
+        Hessian must be computed numerically (checked on up to 1,000 rows against central
+        differences)."""
         if self._user_score is None and not self._overrides("score_obs"):
+            return False
+        if self._user_hessian is not None or self._overrides("hessian"):
             return False
         rows = slice(0, min(self._n_rows, 1000))
         return nd.is_complex_safe(lambda p: self.score_obs(p, rows).sum(axis=0), self.start_params)

@@ -97,3 +97,37 @@ def test_bad_responses():
         me.Poisson(np.array([0.0, -2, 1, 0]), X)
     with pytest.raises(me.DataError, match="same n"):
         me.OLS(np.zeros(3), X)
+
+
+def test_logit_inference_matches_statsmodels(logit_data):
+    y, X = logit_data
+    for cov_type in ("nonrobust", "HC0"):
+        res = me.Logit(y, X).fit(cov_type=cov_type)
+        ref = sm.Logit(y, X).fit(disp=0, tol=1e-14, cov_type=cov_type)
+        np.testing.assert_allclose(res.tvalues, ref.tvalues, rtol=1e-7)
+        np.testing.assert_allclose(res.pvalues, ref.pvalues, rtol=1e-6)
+        np.testing.assert_allclose(res.conf_int(0.1).to_numpy(), ref.conf_int(0.1), rtol=1e-7)
+
+
+def test_cluster_t_inference_uses_g_minus_1_like_statsmodels(ols_frame):
+    df = ols_frame.assign(firm=np.arange(len(ols_frame)) // 5)
+    res = me.OLS.from_formula("y ~ x + z", df).fit(cov_type="cluster", cov_kwds={"groups": "firm"})
+    ref = smf.ols("y ~ x + z", df).fit(cov_type="cluster", cov_kwds={"groups": df["firm"]},
+                                       use_t=True)
+    assert res.cov_info().df == df["firm"].nunique() - 1
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-10)
+    np.testing.assert_allclose(res.pvalues, ref.pvalues, rtol=1e-9)
+    np.testing.assert_allclose(res.conf_int().to_numpy(), ref.conf_int().to_numpy(), rtol=1e-10)
+
+
+def test_fit_with_user_score_does_not_mutate_model(logit_data):
+    y, X = logit_data
+
+    def psi(p, d):
+        return (1 / (1 + np.exp(-(d["X"] @ p))) - d["y"])[:, None] * d["X"]
+
+    model = me.MEstimator(score=psi, data={"y": y, "X": X}, k_params=4)
+    before = dict(model.__dict__)
+    model.fit(cov_type="HC0")
+    assert model.__dict__.keys() == before.keys()
+    assert all(model.__dict__[k] is before[k] for k in before)

@@ -144,6 +144,27 @@ class IndexModel(RegressionModel):
     def _d2(self, y, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _index_sums(self, eta, parts: str = "fgh", rows=None) -> list:
+        """Unnormalised Σ w ℓ ("f"), Xᵀ(w ℓ') ("g") and Xᵀ diag(w ℓ'') X ("h") at the index
+        η of the observations ``rows``: the one place that turns ℓ, ℓ', ℓ'' into sums
+        (the in-memory Newton path and the dask partitions both use it)."""
+        sl = slice(None) if rows is None else rows
+        y, X, w = self.endog[sl], self.exog[sl], self._w(rows)
+        out = []
+        if "f" in parts:
+            v = self._loss(y, eta)
+            out.append(v.sum() if w is None else w @ v)
+        if "g" in parts and "h" in parts:
+            d1, d2 = self._d1_d2(y, eta)
+        else:
+            d1 = self._d1(y, eta) if "g" in parts else None
+            d2 = self._d2(y, eta) if "h" in parts else None
+        if "g" in parts:
+            out.append(X.T @ (d1 if w is None else d1 * w))
+        if "h" in parts:
+            out.append(_xtvx(X, d2 if w is None else d2 * w))
+        return out
+
     def _d1_d2(self, y, eta):
         """(∂ℓ/∂η, ∂²ℓ/∂η²) together (models override to share work, e.g. one expit)."""
         return self._d1(y, eta), self._d2(y, eta)
@@ -172,7 +193,7 @@ class IndexModel(RegressionModel):
         params = np.asarray(params, dtype=float)
 
         def part(rows):
-            return _xtvx(self.exog[rows], self._curvature_weights(params, rows))
+            return self._index_sums(self.linear_index(params, rows), "h", rows)[0]
 
         return self._reducer.sum(part) / self.nobs
 
@@ -181,7 +202,6 @@ class IndexModel(RegressionModel):
         loss, gradient and Hessian (in memory, unchunked); otherwise the generic path."""
         if type(self._reducer) is not Reducer or self._reducer.chunksize is not None:
             return super()._optimize(x0, maxiter=maxiter, xtol=xtol, fallback=fallback)
-        y, X, w, n = self.endog, self.exog, self.weights, self.nobs
         offset = self.linear_index(np.zeros_like(x0))  # whatever the model adds to Xθ
         last: dict = {}
 
@@ -189,23 +209,18 @@ class IndexModel(RegressionModel):
             key = p.tobytes()
             if last.get("key") != key:
                 last.clear()
-                last["key"], last["eta"] = key, X @ p + offset
+                last["key"], last["eta"] = key, self.exog @ p + offset
             return last["eta"]
 
-        def wsum(v):
-            return v.sum() if w is None else w @ v
-
         def f(p):
-            val = wsum(self._loss(y, eta(p))) / n
+            val = self._index_sums(eta(p), "f")[0] / self.nobs
             return val if np.isfinite(val) else np.inf
 
         def g(p):
-            d1 = self._d1(y, eta(p))
-            return X.T @ (d1 if w is None else d1 * w) / n
+            return self._index_sums(eta(p), "g")[0] / self.nobs
 
         def h(p):
-            d2 = self._d2(y, eta(p))
-            return _xtvx(X, d2 if w is None else d2 * w) / n
+            return self._index_sums(eta(p), "h")[0] / self.nobs
 
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
