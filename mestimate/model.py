@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import autodiff as ad
 from . import derivatives as nd
 from ._data import as_weights, handle_missing, nobs_of, take_rows
 from ._reduce import Reducer
@@ -48,11 +49,12 @@ class MEstimator:
         Observations along the first axis.
     score : callable, optional
         ``score(params, data) -> (n, k)``: per-observation gradients G(z_t; θ) of the
-        loss, or the estimating functions ψ(z_t; θ) when there is no loss. Numerical
-        (complex step where the loss allows it) when omitted.
+        loss, or the estimating functions ψ(z_t; θ) when there is no loss. Computed
+        from the loss when omitted (see ``derivatives``).
     hessian : callable, optional
         ``hessian(params, data)`` returning the (k, k) Hessian of the *unweighted*
-        mean loss, or (n, k, k) per-observation Hessians. Numerical when omitted.
+        mean loss, or (n, k, k) per-observation Hessians. Computed from the loss (or
+        from ``score``) when omitted.
     param_names : sequence of str, optional
     start_params : array_like, optional
         Starting values; zeros by default.
@@ -64,6 +66,14 @@ class MEstimator:
         What to do with rows holding NaN or inf.
     chunksize : int, optional
         Rows per chunk in sums over observations.
+    derivatives : {"auto", "autodiff", "complex", "central"}
+        How the derivatives that are not supplied are computed. ``"autodiff"``:
+        forward-mode automatic differentiation of the numpy code of ``loss`` (or of
+        ``score`` for the Hessian), exact and one evaluation per gradient and Hessian
+        (:mod:`mestimate.autodiff`); ``"complex"``: complex step (k evaluations per
+        gradient, exact to rounding; the loss must accept complex parameters);
+        ``"central"``: central differences. ``"auto"`` takes the first of these that the
+        loss supports, checked on up to 1,000 rows against the others.
     nonrobust : {"likelihood", "least_squares"}
         How ``cov_type="nonrobust"`` is scaled: the inverse information H⁻¹/n (the loss
         is a negative log-likelihood), or σ̂² H⁻¹/n with σ̂² = Σ w r² / (n − k) for a loss
@@ -110,6 +120,7 @@ class MEstimator:
         missing: str = "raise",
         chunksize: int | None = None,
         nonrobust: str = "likelihood",
+        derivatives: str = "auto",
     ):
         if data is None:
             raise MEstimateError("data is required: an ndarray, a DataFrame or a dict of arrays")
@@ -117,6 +128,8 @@ class MEstimator:
         if not has_loss and score is None and not self._overrides("score_obs"):
             raise MEstimateError("give a loss, or estimating functions as score= (or both)")
         self.nonrobust = check_option("nonrobust", nonrobust, self._nonrobust_kinds)
+        self.derivatives = check_option("derivatives", derivatives,
+                                        ("auto", "autodiff", "complex", "central"))
         n_raw = nobs_of(data)
         w = as_weights(weights, n_raw)
         data, w, self.n_dropped = handle_missing(data, missing, w)
@@ -133,7 +146,8 @@ class MEstimator:
         if not self._has_analytic_score():
             self._derivative_method = self._choose_numeric_method()
         # decided once here, so that fitting never changes the model
-        self._score_complex_safe = self._check_score_complex()
+        self._score_autodiff = self._check_score_autodiff()
+        self._score_complex_safe = not self._score_autodiff and self._check_score_complex()
         self._validate_at_start()
 
     @classmethod
@@ -215,8 +229,46 @@ class MEstimator:
         return self._user_score is not None or self._overrides("score_obs")
 
     def _choose_numeric_method(self) -> str:
-        f = lambda p: self.loss_obs(p, slice(0, min(self._n_rows, 1000)))  # noqa: E731
-        return "complex" if nd.is_complex_safe(f, self.start_params) else "central"
+        """Forward-mode autodiff when the loss allows it (checked on up to 1,000 rows against
+        numerical derivatives), else complex step when the loss is complex-safe, else central
+        differences."""
+        rows = slice(0, min(self._n_rows, 1000))
+        choice = getattr(self, "derivatives", "auto")
+        if choice in ("auto", "autodiff") and self._user_loss is not None \
+                and not self._overrides("loss_obs"):
+            d = self._rows(rows)
+            reason = ad.unsupported_reason(lambda p: self._user_loss(p, d), self.start_params)
+            if reason is None:
+                return "autodiff"
+            if choice == "autodiff":
+                raise MEstimateError(f"derivatives='autodiff' is not possible for this loss: "
+                                     f"{reason}. Use derivatives='auto' (complex step or central "
+                                     "differences) or supply score=")
+        if choice == "central":
+            return "central"
+        f = lambda p: self.loss_obs(p, rows)  # noqa: E731
+        safe = nd.is_complex_safe(f, self.start_params)
+        if choice == "complex" and not safe:
+            raise MEstimateError("derivatives='complex' is not possible: the loss does not accept "
+                                 "complex parameters (np.abs, np.maximum, np.logaddexp, ... are not "
+                                 "complex-safe). Use derivatives='auto' or 'central'")
+        return "complex" if safe else "central"
+
+    def _check_score_autodiff(self) -> bool:
+        """Whether the Jacobian of a supplied score (or ψ) can be taken by forward-mode autodiff
+        when no Hessian is supplied (checked on up to 1,000 rows)."""
+        if self._user_score is None or self._user_hessian is not None \
+                or self._overrides("score_obs") or self._overrides("hessian") \
+                or getattr(self, "derivatives", "auto") not in ("auto", "autodiff"):
+            return False
+        d = self._rows(slice(0, min(self._n_rows, 1000)))
+        return ad.agrees_with_numerical(lambda p: self._user_score(p, d), self.start_params,
+                                        second=False)
+
+    def _jet(self, fn: Callable, params, rows, order: int) -> "ad.Jet":
+        """``fn(params, data rows)`` evaluated on the jet of ``params``."""
+        d = self._rows(rows)
+        return ad.evaluate(lambda p: fn(p, d), params, order=order)
 
     @property
     def k_params(self) -> int:
@@ -224,7 +276,9 @@ class MEstimator:
 
     @property
     def derivative_method(self) -> str:
-        """How per-observation gradients are computed: analytic, complex (step) or central."""
+        """How per-observation gradients are computed: ``"analytic"`` (supplied),
+        ``"autodiff"`` (forward-mode automatic differentiation of the loss, exact),
+        ``"complex"`` (complex step, exact to rounding) or ``"central"`` (differences)."""
         return self._derivative_method
 
     def _validate_at_start(self) -> None:
@@ -269,6 +323,9 @@ class MEstimator:
         if self._user_score is not None:
             out = np.asarray(self._user_score(params, self._rows(rows)))
             return out if np.iscomplexobj(out) else out.astype(float, copy=False)
+        if self._derivative_method == "autodiff" and not np.iscomplexobj(params):
+            g = self._jet(self._user_loss, params, rows, 1).grad
+            return np.broadcast_to(g, g.shape[:1] + (self.k_params,)).astype(float)
         return nd.gradient_obs(lambda p: self.loss_obs(p, rows), np.asarray(params, float),
                                method=self._derivative_method)
 
@@ -279,6 +336,11 @@ class MEstimator:
             if h.ndim == 3:
                 return h
         params = np.asarray(params, dtype=float)
+        if self._derivative_method == "autodiff" and self._user_score is None:
+            return ad.hessian_per_obs(self._jet(self._user_loss, params, rows, 2))
+        if self._score_autodiff:
+            h = np.asarray(self._jet(self._user_score, params, rows, 1).grad, dtype=float)
+            return h if self.is_zestimator else 0.5 * (h + np.swapaxes(h, 1, 2))
         if self._derivative_method == "central" and self._user_score is None:
             return nd.hessian_fd(lambda p: self.loss_obs(p, rows), params)
         if self.is_zestimator:  # ∂ψ_t/∂θ is not symmetric for estimating equations
@@ -312,6 +374,15 @@ class MEstimator:
                 raise LossError(f"the hessian function returned shape {h.shape}; expected ({k}, {k}) "
                                 f"or ({self._n_rows}, {k}, {k})")
             # a (k, k) Hessian cannot carry weights: differentiate the weighted gradient instead
+        if self._derivative_method == "autodiff" and self._user_score is None:
+            return self._reducer.sum(
+                lambda r: ad.hessian_sum(self._jet(self._user_loss, params, r, 2), self._w(r)),
+                row_bytes=64 * self.k_params) / self.nobs
+        if self._score_autodiff:
+            h = self._reducer.sum(
+                lambda r: ad.jacobian_sum(self._jet(self._user_score, params, r, 1), self._w(r)),
+                row_bytes=2 * self.k_params**2) / self.nobs
+            return h if self.is_zestimator else 0.5 * (h + h.T)
         if self._derivative_method == "central" and self._user_score is None:
             return nd.hessian_fd(self.mean_loss, params)
         if self._score_complex_safe:

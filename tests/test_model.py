@@ -26,8 +26,16 @@ def logit_loss_unsafe(p, d):
 def test_generic_loss_matches_statsmodels_logit(logit_data):
     y, X = logit_data
     sm_res = sm.Logit(y, X).fit(disp=0, tol=1e-12)
-    for loss, method in [(logit_loss, "complex"), (logit_loss_unsafe, "central")]:
-        model = me.MEstimator(loss, {"y": y, "X": X}, param_names=["c", "a", "b", "d"])
+    cases = [(logit_loss, "auto", "autodiff"), (logit_loss_unsafe, "auto", "autodiff"),
+             (logit_loss, "complex", "complex"), (logit_loss_unsafe, "central", "central"),
+             (logit_loss, "auto-no-autodiff", "complex")]
+    for loss, option, method in cases:
+        if option == "auto-no-autodiff":  # a loss autodiff cannot follow: complex step is next
+            def loss(p, d, f=loss):
+                return f(p + 0.0 * np.real(np.asarray(p)).sum(), d)
+            option = "auto"
+        model = me.MEstimator(loss, {"y": y, "X": X}, param_names=["c", "a", "b", "d"],
+                              derivatives=option)
         assert model.derivative_method == method
         res = model.fit()
         assert res.converged
