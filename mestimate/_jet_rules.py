@@ -92,7 +92,7 @@ def _divide(u, v, y):
 
 
 def _multiply(u, v, y):
-    return v, u, None, np.ones_like(y), None
+    return v, u, None, 1.0, None
 
 
 def _arctan2(u, v, y):

@@ -31,7 +31,7 @@ import numpy as np
 from ._jet_rules import BINARY, CONSTANT, UNARY
 
 __all__ = ["AutodiffUnsupported", "Jet", "evaluate", "hessian_sum", "hessian_per_obs",
-           "jacobian_sum", "agrees_with_numerical", "unsupported_reason"]
+           "jacobian_sum", "gradient_sum", "agrees_with_numerical", "unsupported_reason"]
 
 
 class AutodiffUnsupported(TypeError):
@@ -180,9 +180,13 @@ class Jet:
     @property
     def grad(self) -> np.ndarray:
         """∂value/∂θ, shape value.shape + (k,) (possibly a broadcast view)."""
-        if isinstance(self._grad, _Scaled):
-            self._grad = self._grad.materialize()
-        return self._grad
+        g = self._grad
+        if isinstance(g, _Scaled):
+            g = g.materialize()
+            if g.shape != self.shape + (g.shape[-1],):
+                g = np.broadcast_to(g, self.shape + (g.shape[-1],))
+            self._grad = g
+        return g
 
     @property
     def k(self) -> int:
@@ -282,7 +286,13 @@ class Jet:
     def __getitem__(self, key):
         key = _normalize_key(key, self.ndim)
         val = self.val[key]
-        grad = np.broadcast_to(self.grad, self.shape + (self.k,))[key + (slice(None),)]
+        full = self.shape + (self.k,)
+        if isinstance(self._grad, _Scaled):  # index coefficient and base, both views
+            lazy = self._grad
+            grad = _Scaled(np.broadcast_to(lazy.c, self.shape)[key],
+                           np.broadcast_to(lazy.g, full)[key + (slice(None),)])
+        else:
+            grad = np.broadcast_to(self.grad, full)[key + (slice(None),)]
         terms = []
         for t in self.terms:
             t = _full_coef(t, self.shape)
@@ -390,16 +400,52 @@ def _finish(val, grad, terms, order, k) -> Jet:
     shape = np.shape(val)
     if grad is None:
         grad = np.zeros(shape + (k,))
-    elif grad.shape != shape + (k,):
+    elif not isinstance(grad, _Scaled) and grad.shape != shape + (k,):
         grad = np.broadcast_to(grad, shape + (k,))
     return Jet(val, grad, terms, order)
 
 
+def _parts(x, nd: int):
+    """Gradient of ``x`` as (coefficient, base) with ∇x = c[..., None] · base, padded to
+    ``nd`` value axes; (None, None) for a constant. Elementwise operations only rescale c,
+    so a chain of them shares one base (X for a GLM index) and allocates no n × k arrays."""
+    if not isinstance(x, Jet):
+        return None, None
+    g = x._grad
+    if isinstance(g, _Scaled):
+        return _pad(g.c, nd), _pad(g.g, nd, 1)
+    return np.ones((1,) * nd), _pad(g, nd, 1)
+
+
+def _combine(parts, nd):
+    """Σ f_i ∇x_i for [(f_i, c_i, base_i)]: lazy when every base is the same array."""
+    parts = [(f, c, b) for f, c, b in parts if b is not None]
+    if not parts:
+        return None
+    base = parts[0][2]
+    if all(b is base for _, _, b in parts):
+        coef = None
+        for f, c, _ in parts:
+            term = c if f is None else _pad(f, nd) * c
+            coef = term if coef is None else coef + term
+        return _Scaled(coef, base)
+    total = None
+    for f, c, b in parts:
+        term = (c if f is None else _pad(f, nd) * c)[..., None] * b
+        total = term if total is None else total + term
+    return total
+
+
+def _lowrank(c, cu, bu, cv, bv, nd):
+    """The term c ∇u ∇vᵀ with ∇u = cu·bu, ∇v = cv·bv: coefficient c·cu·cv on (bu, bv)."""
+    return _LowRank(_pad(c, nd) * cu * cv, bu, bv)
+
+
 def _add(u, v, sign: float):
-    val = _value(u) + sign * _value(v) if sign > 0 else _value(u) - _value(v)
+    val = _value(u) + _value(v) if sign > 0 else _value(u) - _value(v)
     shape, nd, k, order = np.shape(val), np.ndim(val), _k(u, v), _order(u, v)
-    gu, gv = _grad_of(u, shape, k), _grad_of(v, shape, k)
-    grad = gu if gv is None else (sign * gv if gu is None else (gu + gv if sign > 0 else gu - gv))
+    (cu, bu), (cv, bv) = _parts(u, nd), _parts(v, nd)
+    grad = _combine([(None, cu, bu), (None if sign > 0 else -1.0, cv, bv)], nd)
     terms = _terms_of(u, nd)
     tv = _terms_of(v, nd)
     terms += tv if sign > 0 else [_scale(t, -1.0, nd) for t in tv]
@@ -407,17 +453,19 @@ def _add(u, v, sign: float):
 
 
 def _unary(ufunc, x: Jet) -> Jet:
+    nd = x.ndim
     with np.errstate(divide="ignore", invalid="ignore"):
         y = ufunc(x.val)
         d1, d2 = UNARY[ufunc]
         g1 = d1(x.val, y)
+        c, base = _parts(x, nd)
         terms = []
         if x.order >= 2:
-            terms = [_scale(t, g1, x.ndim) for t in x.terms]
+            terms = [_scale(t, g1, nd) for t in x.terms]
             c2 = d2(x.val, y)
             if c2 is not None:
-                terms.append(_LowRank(c2, x.grad, x.grad))
-    return Jet(y, np.asarray(g1)[..., None] * x.grad, terms, x.order)
+                terms.append(_lowrank(c2, c, base, c, base, nd))
+    return Jet(y, _Scaled(_pad(g1, nd) * c, base), terms, x.order)
 
 
 def _binary(ufunc, u, v) -> Jet:
@@ -426,21 +474,17 @@ def _binary(ufunc, u, v) -> Jet:
         y = ufunc(uv, vv)
         fu, fv, fuu, fuv, fvv = BINARY[ufunc](uv, vv, y)
     shape, nd, k, order = np.shape(y), np.ndim(y), _k(u, v), _order(u, v)
-    gu, gv = _grad_of(u, shape, k), _grad_of(v, shape, k)
-    if ufunc is np.multiply and order < 2 and (gu is None) != (gv is None):
-        return Jet(y, _Scaled(_pad(fu if gu is not None else fv, nd), gu if gu is not None else gv),
-                   (), order)
-    grad, terms = None, []
-    for g, f, x in ((gu, fu, u), (gv, fv, v)):
-        if g is not None:
-            part = _pad(f, nd)[..., None] * g
-            grad = part if grad is None else grad + part
-            if order >= 2:
-                terms += [_scale(t, f, nd) for t in _terms_of(x, nd)]
+    (cu, bu), (cv, bv) = _parts(u, nd), _parts(v, nd)
+    grad = _combine([(fu, cu, bu), (fv, cv, bv)], nd)
+    terms = []
     if order >= 2:
-        for c, a, b, twice in ((fuu, gu, gu, False), (fvv, gv, gv, False), (fuv, gu, gv, True)):
-            if c is not None and a is not None and b is not None:
-                terms.append(_LowRank(_pad(c, nd) * (2.0 if twice else 1.0), a, b))
+        for f, x in ((fu, u), (fv, v)):
+            if isinstance(x, Jet):
+                terms += [_scale(t, f, nd) for t in _terms_of(x, nd)]
+        for c, ca, ba, cb, bb, twice in ((fuu, cu, bu, cu, bu, False), (fvv, cv, bv, cv, bv, False),
+                                         (fuv, cu, bu, cv, bv, True)):
+            if c is not None and ba is not None and bb is not None:
+                terms.append(_lowrank(_pad(c, nd) * (2.0 if twice else 1.0), ca, ba, cb, bb, nd))
     return _finish(y, grad, terms, order, k)
 
 
@@ -647,18 +691,50 @@ def hessian_sum(out: Jet, weights=None) -> np.ndarray:
     n, k = out.shape[0], out.k
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     total = np.zeros((k, k))
+    groups: dict = {}  # low-rank terms on the same pair of factors: add the coefficients first
     for t in out.terms:
         t = _full_coef(t, (n,))
         if isinstance(t, _Dense):
             d = t.d.reshape(n, -1, k, k) if t.ne else t.d[:, None]
             total += np.einsum("n,nekl->kl", w, np.broadcast_to(d, (n,) + d.shape[1:]))
-            continue
-        cw = t.c * w.reshape((n,) + (1,) * t.ne)
-        if t.ne == 0 and t.a.shape == (n, k) and t.b.shape == (n, k):
-            total += (t.a * cw[:, None]).T @ t.b
+        elif t.ne == 0:
+            key = (id(t.a), id(t.b))
+            if key in groups:
+                groups[key] = (groups[key][0] + t.c, t.a, t.b)
+            else:
+                groups[key] = (t.c, t.a, t.b)
         else:
+            cw = t.c * w.reshape((n,) + (1,) * t.ne)
             total += np.einsum("...,...i,...j->ij", cw, t.a, t.b, optimize=True)
+    for c, a, b in groups.values():
+        cw = c * w
+        if a.shape == (n, k) and b.shape == (n, k):
+            total += (a * cw[:, None]).T @ b
+        else:
+            total += np.einsum("n,ni,nj->ij", cw, np.broadcast_to(a, (n, k)),
+                               np.broadcast_to(b, (n, k)))
     return 0.5 * (total + total.T)
+
+
+def gradient_sum(out: Jet, weights=None) -> np.ndarray:
+    """Σ_t w_t ∇f_t (k,) of a per-observation jet (value shape (n,)), without forming the
+    n × k gradients when they are a rescaled common factor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> gradient_sum(evaluate(lambda p: (x - p[0]) ** 2, np.array([2.0]), order=1))
+    array([-0.])
+    """
+    n = out.shape[0]
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    lazy = out._grad
+    if isinstance(lazy, _Scaled) and out.ndim == 1:
+        c = np.broadcast_to(lazy.c, (n,))
+        return (c if w is None else c * w) @ np.broadcast_to(lazy.g, (n, out.k))
+    g = np.broadcast_to(out.grad, (n, out.k))
+    return g.sum(axis=0) if w is None else w @ g
 
 
 def hessian_per_obs(out: Jet) -> np.ndarray:

@@ -358,6 +358,10 @@ class MEstimator:
 
     def gradient(self, params) -> np.ndarray:
         """Ḡ_n(θ) = (1/n) Σ w_t G(z_t; θ) (the mean estimating function without a loss)."""
+        if self._derivative_method == "autodiff" and self._user_score is None \
+                and not np.iscomplexobj(params):
+            return self._reducer.sum(lambda r: ad.gradient_sum(
+                self._jet(self._user_loss, params, r, 1), self._w(r))) / self.nobs
         return self._reducer.sum(lambda r: self._wsum(self.score_obs(params, r), r)) / self.nobs
 
     def hessian(self, params) -> np.ndarray:
