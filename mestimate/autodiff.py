@@ -724,8 +724,8 @@ def gradient_sum(out: Jet, weights=None) -> np.ndarray:
     --------
     >>> import numpy as np
     >>> x = np.array([1.0, 2.0, 3.0])
-    >>> gradient_sum(evaluate(lambda p: (x - p[0]) ** 2, np.array([2.0]), order=1))
-    array([-0.])
+    >>> gradient_sum(evaluate(lambda p: (x - p[0]) ** 2, np.array([1.0]), order=1))  # Σ −2(x − θ)
+    array([-6.])
     """
     n = out.shape[0]
     w = None if weights is None else np.asarray(weights, dtype=float)
