@@ -25,8 +25,12 @@ def as_estfun(estfun: object) -> np.ndarray:
         raise DataError(
             f"estfun must be a non-empty (n, k) array of per-observation scores; got shape {arr.shape}"
         )
-    if not np.all(np.isfinite(arr)):
-        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    # a NaN or ±inf anywhere makes the sum non-finite (one read-only pass); only then
+    # look for the rows (a finite sum can overflow, so an empty search passes)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(arr.sum())
+    bad = np.array([], dtype=int) if finite else np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if bad.size:
         raise DataError(
             f"estfun has non-finite values in rows {bad[:10].tolist()}"
             f"{' ...' if bad.size > 10 else ''}; check the fit and the data at those rows"
@@ -91,9 +95,27 @@ def as_group_frame(groups: object, n: int) -> pd.DataFrame:
     return frame
 
 
+def _dense_int_codes(values: np.ndarray) -> np.ndarray | None:
+    """Codes 0..G-1 of integer labels in sorted order (as ``pd.factorize(sort=True)``) by
+    counting, not hashing; None unless the labels are integers of a range at most ~4n."""
+    if values.dtype.kind not in "iub" or values.size == 0:
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 4 * values.size + 1024 or max(abs(lo), abs(hi)) >= 2**62:
+        return None
+    shifted = values.astype(np.int64) - lo
+    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+    return (np.cumsum(present) - 1)[shifted]
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    fast = _dense_int_codes(column.to_numpy()) if isinstance(column.dtype, np.dtype) else None
+    return pd.factorize(column, sort=True)[0] if fast is None else fast
+
+
 def factorize_rows(frame: pd.DataFrame, columns: Sequence[object]) -> np.ndarray:
     """Integer codes 0..G-1 of the intersection of the given group columns."""
-    codes = np.column_stack([pd.factorize(frame[c], sort=True)[0] for c in columns])
+    codes = np.column_stack([_codes(frame[c]) for c in columns])
     if codes.shape[1] == 1:
         return codes[:, 0]
     return np.unique(codes, axis=0, return_inverse=True)[1].ravel()

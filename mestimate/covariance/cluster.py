@@ -15,6 +15,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from mestimate.exceptions import DataError, MEstimateError, check_option
 
@@ -25,8 +26,20 @@ __all__ = ["meat_cluster", "n_clusters", "cluster_df"]
 
 
 def _rowsum(u: np.ndarray, codes: np.ndarray, g: int) -> np.ndarray:
-    """Sum the rows of ``u`` within each code (a (g, k) array)."""
-    return np.column_stack([np.bincount(codes, weights=u[:, j], minlength=g) for j in range(u.shape[1])])
+    """Sum the rows of ``u`` within each code (a (g, k) array).
+
+    The (g × n) indicator matrix of the codes, stored by columns (one entry per
+    observation, so it is built without sorting), times ``u``: one pass over the rows of
+    ``u`` in their order, each added to its group's row of the result, and the same
+    sums in the same order as a per-column ``np.bincount`` (which reads all of ``u`` once
+    per column).
+    """
+    n = u.shape[0]
+    itype = np.int32 if max(n, g) < np.iinfo(np.int32).max else np.int64
+    indicator = sparse.csc_array(
+        (np.ones(n), np.asarray(codes).astype(itype, copy=False), np.arange(n + 1, dtype=itype)),
+        shape=(g, n))
+    return np.asarray(indicator @ np.ascontiguousarray(u, dtype=float))
 
 
 def n_clusters(groups: object) -> tuple[int, ...]:
@@ -177,6 +190,14 @@ def meat_cluster(
     >>> meat_cluster(psi, [1, 2, 3, 4], type="HC0", cadjust=False)  # one per cluster: HC0
     array([[1.75]])
     """
+    return _meat_and_sizes(estfun, groups, type, cadjust, multi0, k, nobs, leverage, design,
+                           working_weights)[0]
+
+
+def _meat_and_sizes(estfun, groups, type="HC1", cadjust=True, multi0=False, k=None, nobs=None,
+                    leverage=None, design=None, working_weights=None):
+    """:func:`meat_cluster` and the number of clusters in each dimension (as :func:`n_clusters`),
+    from one encoding of the labels."""
     u = as_estfun(estfun)
     n_rows = u.shape[0]
     n, k = resolve_n_k(u, k, nobs)
@@ -228,4 +249,4 @@ def meat_cluster(
         meat += sign * adj * (s.T @ s) / n
     if type == "HC1":
         meat *= (n - 1) / (n - k)
-    return meat
+    return meat, tuple(g_counts[:p])  # the first p subsets are the single dimensions

@@ -30,7 +30,7 @@ from mestimate.exceptions import DataError, MEstimateError, check_option
 
 from ._checks import as_estfun, as_group_frame
 from .bandwidth import bw_andrews, bw_newey_west
-from .cluster import meat_cluster, n_clusters
+from .cluster import _meat_and_sizes
 from .hac import meat_hac
 from .kernels import KERNEL_LABELS, canonical_kernel
 from .sandwich import meat_hc, sandwich
@@ -197,9 +197,9 @@ class Cluster(CovarianceType):
             groups = frame.loc[keep].reset_index(drop=True)
             estfun = estfun[keep]
             extra = {k: np.asarray(v)[keep] for k, v in extra.items()}
-        m = meat_cluster(estfun, groups, type=hc, cadjust=kwds["cadjust"], multi0=kwds["multi0"],
-                         k=source.k_params, nobs=source.nobs, **extra)
-        sizes = n_clusters(groups)
+        m, sizes = _meat_and_sizes(estfun, groups, type=hc, cadjust=kwds["cadjust"],
+                                   multi0=kwds["multi0"], k=source.k_params, nobs=source.nobs,
+                                   **extra)
         adj = hc + (" + G/(G-1)" if kwds["cadjust"] else "") + (", multi0" if kwds["multi0"] else "")
         desc = f"cluster ({label}), G = {', '.join(map(str, sizes))}, {adj} adj."
         resolved = {k: kwds[k] for k in ("type", "cadjust", "multi0")} | {"n_groups_per_dim": sizes}

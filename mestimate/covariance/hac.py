@@ -6,8 +6,10 @@ The meat is a kernel-weighted sum of the autocovariances of the estimating funct
 independent sequences) and adds the groups up.
 
 Implementation: Σ_j w_j Σ_t ψ_t ψ_{t+j}ᵀ = Σ_t ψ_t z_tᵀ with z_t = Σ_j w_j ψ_{t+j}, a
-convolution of every column with the weights (FFT), so no loop over lags or rows.
-Groups are separated by L zero rows, so no lag crosses a group boundary.
+correlation of every column with the weights: for up to 48 lags by shifted additions on
+cache-sized blocks of rows (one pass over the data and one small product per block, where
+one n-long product per lag would read the data L + 1 times), beyond that by FFT. No loop
+over rows. Groups are separated by L zero rows, so no lag crosses a group boundary.
 """
 from __future__ import annotations
 
@@ -22,6 +24,33 @@ from .prewhite import var_prewhiten
 from .sandwich import sandwich
 
 __all__ = ["meat_hac", "newey_west", "kern_hac", "weighted_autocovariance"]
+
+
+def _lagged_cross(u: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``Σ_t u_t z_tᵀ`` with ``z_t = Σ_j w_j u_{t+j}`` (rows past the end count as zero).
+
+    Equals ``Σ_j w_j u[:n−j]ᵀ u[j:]`` but reads the data once: rows are taken in blocks
+    of a few hundred kilobytes, z is formed for a block by one scaled, shifted addition
+    per lag while the block is in cache, and one (k × m)(m × k) product adds the block's
+    share. The loops are over blocks and lags, never over observations.
+    """
+    n, k = u.shape
+    lags = w.size - 1
+    m = min(n, max(256, 40_960 // max(k, 1)))  # rows per block: ~320 kB of float64
+    half = np.zeros((k, k))
+    z, tmp = np.empty((m, k)), np.empty((m, k))
+    for s in range(0, n, m):
+        e = min(s + m, n)
+        zb = z[: e - s]
+        np.multiply(u[s:e], w[0], out=zb)
+        for j in range(1, lags + 1):
+            c = min(e + j, n) - s - j  # rows of the block whose lag-j partner exists
+            if c <= 0:
+                break
+            np.multiply(u[s + j: s + j + c], w[j], out=tmp[:c])
+            zb[:c] += tmp[:c]
+        half += u[s:e].T @ zb
+    return half
 
 
 def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
@@ -53,14 +82,16 @@ def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarra
         lags = min(lags, int(lengths.max()) - 1)
         w = w[: lags + 1]
         pos = np.arange(n) + lags * block
-    padded = np.zeros((n + lags * n_blocks, k))
-    padded[pos] = u
+    if n_blocks == 1:
+        padded = np.ascontiguousarray(u, dtype=float)  # nothing to separate: no copy
+    else:
+        padded = np.zeros((n + lags * n_blocks, k))
+        padded[pos] = u
     if lags <= 48:
-        # few lags: Σ_j w_j Σ_t u_t u_{t+j}ᵀ directly, one BLAS product per lag (a loop over
-        # lags, not observations; the zero padding between groups keeps pairs within groups)
-        half = w[0] * (padded.T @ padded)
-        for j in range(1, lags + 1):
-            half += w[j] * (padded[:-j].T @ padded[j:])
+        # few lags: z_t = Σ_j w_j u_{t+j} by shifted additions within blocks of rows that
+        # stay in cache, then one product per block (the zero padding between groups
+        # keeps pairs within groups)
+        half = _lagged_cross(padded, w)
         return half + half.T
     else:  # z_t = Σ_j w_j padded_{t+j}: a correlation, by FFT along the rows
         size = 1 << int(np.ceil(np.log2(padded.shape[0] + lags)))

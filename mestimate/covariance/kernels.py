@@ -84,6 +84,9 @@ def hac_weights(n: int, bw: float, kernel: str, tol: float = 1e-7) -> np.ndarray
     """
     if not np.isfinite(bw) or bw <= 0:
         raise MEstimateError(f"the HAC bandwidth must be positive and finite; got {bw}")
-    w = kernel_weights(np.arange(max(int(n), 1)) / bw, kernel)
+    lags = max(int(n), 1)
+    if canonical_kernel(kernel) != "quadratic-spectral":  # k(x) = 0 for |x| > 1: j ≤ bw only
+        lags = min(lags, int(np.floor(bw)) + 1)
+    w = kernel_weights(np.arange(lags) / bw, kernel)
     keep = np.flatnonzero(np.abs(w) > tol)
     return w[: keep.max() + 1] if keep.size else w[:1]
