@@ -1,7 +1,7 @@
 """Speed and accuracy of leave-one-out (measured, not asserted).
 
-1. Exact LOO for all n = 5,000 points of a k = 10 logistic regression: batched Newton
-   (mestimate) against a loop of statsmodels ``Logit`` refits; max |difference|.
+1. Exact LOO for all n = 5,000 points of a k = 10 logistic regression: batched chord and
+   Newton steps (mestimate) against a loop of statsmodels ``Logit`` refits; max |difference|.
 2. Influence + Newton-step LOO at n = 200,000, k = 30 against statsmodels'
    ``Logit(...).fit().get_influence().d_params``.
 

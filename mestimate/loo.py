@@ -10,10 +10,12 @@ With weights w_t and A = n H_n(θ̂) = Σ_s w_s H_s (MATH.md), leaving out the u
 
 For models whose loss is a function of a linear index (:class:`IndexModel`: OLS,
 Logit, Poisson) H_t = d2_t x_t x_tᵀ is rank one and the Newton step is Sherman–Morrison,
-θ̂ + w_t d1_t A⁻¹x_t / (1 − h_t) with h_t the leverage; the exact refits run as
-*batched* Newton iterations over blocks of left-out units (one matrix product gives all
-their gradients, another all their Hessians). Other models use stacked per-point
-solves for the Newton step and a loop of warm-started refits for exact LOO.
+θ̂ + w_t d1_t A⁻¹x_t / (1 − h_t) with h_t the leverage; the exact refits run *batched*
+over blocks of left-out units: chord steps from the Newton-step estimates with the
+leave-out Hessians at θ̂ (Sherman–Morrison again; one matrix product gives all the
+gradients of a block), and damped Newton for the few units they do not settle. Other
+models use stacked per-point solves for the Newton step and a loop of warm-started
+refits for exact LOO.
 
 Design note: the result is a plain DataFrame (units × parameters); the exact method
 stores per-unit convergence in ``frame.attrs["converged"]`` (a boolean array) and
@@ -28,7 +30,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import derivatives as nd
 from .exceptions import (
     ConvergenceWarning,
     IdentificationError,
@@ -36,13 +37,15 @@ from .exceptions import (
     MEstimateError,
     check_option,
 )
+from ._loo_exact import index_exact
+from ._loo_units import Units, make_units, singular, unit_hessians
 from .influence import (
     bread_solve,
-    group_codes,
     group_sum,
+    index_derivatives,
     index_xhinv,
     is_index_model,
-    row_index,
+    labelled_frame,
     score_rows,
     weights_or_ones,
 )
@@ -50,36 +53,6 @@ from .influence import (
 __all__ = ["loo_params", "loo_accuracy", "LooAccuracy"]
 
 _METHODS = ("newton", "ij", "exact")
-_BLOCK_FLOATS = 4_000_000      # n × block entries held at once by the batched refits
-
-
-@dataclass(frozen=True)
-class _Units:
-    """What is left out: codes (row → unit), labels, and the units selected."""
-
-    codes: np.ndarray
-    labels: pd.Index
-    selected: np.ndarray
-    grouped: bool
-
-
-def _units(res, groups, points) -> _Units:
-    if groups is None:
-        labels = row_index(res)
-        codes = np.arange(len(labels))
-    else:
-        codes, labels = group_codes(res, groups)
-    if points is None:
-        selected = np.arange(len(labels))
-    else:
-        pts = pd.Index(list(points) if np.ndim(points) else [points])
-        selected = labels.get_indexer(pts)
-        if (selected < 0).any():
-            missing = list(pts[selected < 0][:5])
-            what = "group labels" if groups is not None else "row labels of the data"
-            source = "the groups" if groups is not None else "res.influence().index"
-            raise MEstimateError(f"points {missing} are not {what}; pass labels from {source}")
-    return _Units(codes, labels, np.asarray(selected, dtype=np.intp), groups is not None)
 
 
 def loo_params(res, method: str = "newton", groups=None, *, points=None,
@@ -103,9 +76,10 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
         singular): raise :class:`IdentificationError` naming the units, or return
         NaN rows for them with an :class:`InferenceWarning`.
     maxiter, xtol : int, float
-        Newton iterations and relative tolerance of the exact refits (the batched
-        refits of regression models stop after a Newton step below 0.01·√xtol, which
-        leaves an error of order step², far below ``xtol``).
+        Iterations and relative tolerance of the exact refits. The batched refits of
+        regression models stop once the error estimated from successive chord steps is
+        below 0.001·xtol, or after a Newton step below 0.01·√xtol (an error of order
+        step²).
     progress : bool, optional
         Progress bar (tqdm, when installed) for a loop of generic refits; by default
         shown for more than 200 refits.
@@ -137,7 +111,7 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
     """
     method = check_option("method", method, _METHODS)
     on_singular = check_option("on_singular", on_singular, ("raise", "nan"))
-    units = _units(res, groups, points)
+    units = make_units(res, groups, points)
     if method == "ij":
         theta = _loo_ij(res, units)
         conv = None
@@ -146,8 +120,7 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
         conv = None
     else:
         theta, conv = _loo_exact(res, units, on_singular, maxiter, xtol, progress)
-    frame = pd.DataFrame(theta, index=units.labels[units.selected], columns=res.param_names,
-                         copy=False)
+    frame = labelled_frame(res, theta, units.selected_labels)
     frame.attrs["method"] = method
     if conv is not None:
         frame.attrs["converged"] = conv
@@ -155,59 +128,21 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
 
 
 # --------------------------------------------------------------------- IJ
-def _unit_gradients(res, units: _Units) -> np.ndarray:
+def _unit_gradients(res, units: Units) -> np.ndarray:
     """G_g = Σ_{t∈g} w_t G_t for the selected units, shape (m, k)."""
     G = score_rows(res) * weights_or_ones(res)[:, None]
     if units.grouped:
         G = group_sum(G, units.codes, len(units.labels))
-    return G[units.selected]
+    return G if units.all else G[units.points]
 
 
-def _loo_ij(res, units: _Units) -> np.ndarray:
+def _loo_ij(res, units: Units) -> np.ndarray:
     shift = bread_solve(res, _unit_gradients(res, units).T, scale=res.nobs).T
     return res.params.to_numpy() + shift
 
 
 # ----------------------------------------------------------------- Newton
-def _obs_jacobians(res, rows) -> np.ndarray:
-    """Unweighted per-observation H_t (∂ψ_t/∂θ, not symmetrised, for estimating equations)."""
-    model, p = res.model, res.params.to_numpy()
-    if model.is_zestimator and model._user_hessian is None:
-        return nd.jacobian(lambda q: model.score_obs(q, rows), p)
-    return model.hessian_obs(p, rows)
-
-
-def _unit_hessians(res, units: _Units):
-    """Yield (positions in ``units.selected``, H_g stacked) in memory-bounded chunks."""
-    k = res.k_params
-    w = weights_or_ones(res)
-    sel = units.selected
-    if not units.grouped:
-        pos = np.arange(sel.size)
-        step = max(1, int(_BLOCK_FLOATS // (k * k)))
-        for a in range(0, sel.size, step):
-            rows = sel[a:a + step]
-            yield pos[a:a + step], _obs_jacobians(res, rows) * w[rows, None, None]
-        return
-    total = np.zeros((len(units.labels), k, k))
-    for rows in res.model._reducer.slices(row_bytes=8 * k * k * 3):
-        H = _obs_jacobians(res, rows) * w[rows, None, None]
-        total += group_sum(H, units.codes[rows], len(units.labels))
-    yield np.arange(sel.size), total[sel]
-
-
-def _singular(res, M: np.ndarray, A: np.ndarray, symmetric: bool | None = None) -> np.ndarray:
-    """Which of the stacked matrices M (m, k, k) are numerically singular (scaled by diag A)."""
-    s = 1.0 / np.sqrt(np.abs(np.diag(A)))
-    C = M * np.outer(s, s)
-    if not (not res.model.is_zestimator if symmetric is None else symmetric):
-        sv = np.linalg.svd(C, compute_uv=False)
-        return sv[:, -1] <= 1e-10 * sv[:, 0]
-    ev = np.linalg.eigvalsh(0.5 * (C + np.swapaxes(C, 1, 2)))
-    return ev[:, 0] <= 1e-10 * np.abs(ev[:, -1])
-
-
-def _report_singular(units: _Units, bad: np.ndarray, on_singular: str) -> None:
+def _report_singular(units: Units, bad: np.ndarray, on_singular: str) -> None:
     if not bad.any():
         return
     labels = list(units.labels[units.selected[bad]][:10])
@@ -220,46 +155,49 @@ def _report_singular(units: _Units, bad: np.ndarray, on_singular: str) -> None:
     warnings.warn(msg + "; their rows are NaN", InferenceWarning, stacklevel=4)
 
 
-def _loo_newton(res, units: _Units, on_singular: str) -> np.ndarray:
+def _loo_newton(res, units: Units, on_singular: str) -> np.ndarray:
     theta = res.params.to_numpy()
     if is_index_model(res.model) and not units.grouped:
-        shift, bad = _index_newton_shift(res, units.selected)
+        shift, bad = _index_newton_shift(res, slice(None) if units.all else units.points)
     else:
         A = res.bread() * res.nobs
         Gu = _unit_gradients(res, units)
         shift = np.empty_like(Gu)
         bad = np.zeros(units.selected.size, dtype=bool)
-        for pos, Hu in _unit_hessians(res, units):
+        for pos, Hu in unit_hessians(res, units):
             M = A[None] - Hu
-            bad[pos] = _singular(res, M, A)
+            bad[pos] = singular(res, M, A)
             M[bad[pos]] = A          # placeholder, replaced by NaN below
             shift[pos] = np.linalg.solve(M, Gu[pos][..., None])[..., 0]
     _report_singular(units, bad, on_singular)
+    shift += theta
     shift[bad] = np.nan
-    return theta + shift
+    return shift
 
 
-def _index_newton_shift(res, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sherman–Morrison: w_t d1_t A⁻¹x_t / (1 − h_t) for the rows ``sel`` of an IndexModel."""
+def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray]:
+    """Sherman–Morrison: w_t d1_t A⁻¹x_t / (1 − h_t) for the rows ``sel`` (positions, or
+    ``slice(None)`` for all rows: views, not copies) of an IndexModel."""
     model = res.model
-    p = res.params.to_numpy()
-    n_rows = model.exog.shape[0]
-    if sel.size == n_rows and np.array_equal(sel, np.arange(n_rows)):
-        sel = slice(None)                                 # all rows: views, not copies
     X = model.exog[sel]
-    eta = model.linear_index(p, sel)
-    w = weights_or_ones(res)[sel]
-    d1, d2 = model._d1_d2(model.endog[sel], eta)
+    d1, d2 = (d[sel] for d in index_derivatives(res))
     U = index_xhinv(res, sel)                             # x_tᵀH⁻¹; A⁻¹x_t = U/n, A = n H
-    h = w * d2 * np.einsum("ij,ij->i", X, U) / res.nobs
+    n = res.nobs
+    if model.weights is None:                             # no weights: skip multiplying by ones
+        c1, c2 = d1 / n, d2 / n
+    else:
+        w = weights_or_ones(res)[sel] / n
+        c1, c2 = w * d1, w * d2
+    h = c2 * np.einsum("ij,ij->i", X, U)
     bad = 1.0 - h <= 1e-10
     with np.errstate(divide="ignore", invalid="ignore"):
-        shift = (w * d1 / ((1.0 - h) * res.nobs))[:, None] * U
+        c1 /= 1.0 - h
+    shift = U * c1[:, None]
     return shift, bad
 
 
 # ------------------------------------------------------------------ exact
-def _loo_exact(res, units: _Units, on_singular, maxiter, xtol, progress):
+def _loo_exact(res, units: Units, on_singular, maxiter, xtol, progress):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InferenceWarning)
         start = _loo_newton(res, units, "nan")
@@ -272,7 +210,7 @@ def _loo_exact(res, units: _Units, on_singular, maxiter, xtol, progress):
     conv = np.ones(units.selected.size, dtype=bool)
     todo = np.flatnonzero(unit_weight > 0)        # leaving out weight-0 rows changes nothing
     if is_index_model(res.model):
-        out[todo], conv[todo] = _index_exact(res, units, todo, start[todo], maxiter, xtol)
+        out[todo], conv[todo] = index_exact(res, units, todo, start[todo], maxiter, xtol)
     else:
         out[todo], conv[todo] = _generic_exact(res, units, todo, start[todo], maxiter, xtol,
                                                progress)
@@ -313,135 +251,6 @@ def _generic_exact(res, units, todo, start, maxiter, xtol, progress):
     return out, conv
 
 
-def _index_exact(res, units, todo, start, maxiter, xtol):
-    """Batched damped Newton for IndexModel leave-out objectives Σ_s W_sb ℓ(y_s, x_sᵀθ_b)."""
-    model = res.model
-    X = model.exog
-    n, k = X.shape
-    w = res.model.weights
-    iu = np.triu_indices(k)
-    XX = X[:, iu[0]] * X[:, iu[1]]                  # (n, k(k+1)/2): Hessians by one product
-    block = max(1, min(todo.size, int(_BLOCK_FLOATS // max(n, 1))))
-    out = np.array(start, dtype=float)
-    conv = np.zeros(todo.size, dtype=bool)
-    for a in range(0, todo.size, block):
-        idx = np.arange(a, min(a + block, todo.size))
-        unit_ids = units.selected[todo[idx]]
-        if units.grouped:
-            weigh = _GroupWeights(w, units.codes, unit_ids)
-        else:
-            weigh = _PointWeights(w, unit_ids)
-        out[idx], conv[idx] = _batched_newton(res, XX, iu, weigh, out[idx], maxiter, xtol)
-    return out, conv
-
-
-class _PointWeights:
-    """Multiply an (n, B) array by the weights of B leave-one-out fits (row t_b zeroed)."""
-
-    def __init__(self, w, rows):
-        self.w, self.rows = w, rows
-
-    def __call__(self, M, cols):
-        if self.w is not None:
-            M = M * self.w[:, None]
-        M[self.rows[cols], np.arange(cols.size)] = 0.0
-        return M
-
-
-class _GroupWeights:
-    """Multiply an (n, B) array by the weights of B leave-one-group-out fits."""
-
-    def __init__(self, w, codes, unit_ids):
-        w = np.ones(codes.shape[0]) if w is None else w
-        self.W = w[:, None] * (codes[:, None] != unit_ids[None, :])
-
-    def __call__(self, M, cols):
-        return self.W[:, cols] * M
-
-
-def _batched_newton(res, XX, iu, weigh, Theta, maxiter, xtol):
-    """Newton iterations for B leave-out fits at once; a per-fit backtracking line search
-    runs only where the Newton decrement is large (far from the solution)."""
-    model = res.model
-    X, y = model.exog, model.endog
-    off = model.linear_index(np.zeros(X.shape[1]))[:, None]
-    A = res.bread() * res.nobs
-    k = X.shape[1]
-    B = Theta.shape[0]
-    conv = np.zeros(B, dtype=bool)
-    act = np.arange(B)
-
-    def loss(T, cols):
-        v = weigh(model._loss(y[:, None], X @ T.T + off), cols).sum(axis=0)
-        return np.where(np.isfinite(v), v, np.inf)
-
-    Hinv = None  # per-fit inverse Hessians, kept once every fit is close to its solution
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(maxiter):
-            if act.size == 0:
-                break
-            T = Theta[act]
-            eta = X @ T.T + off
-            if Hinv is not None:
-                # chord step: near the solution the Hessian barely moves (the error after a
-                # chord step is O(|δ|·|step|)), so only the gradient is re-evaluated
-                grad = weigh(model._d1(y[:, None], eta), act).T @ X
-                step = np.einsum("bij,bj->bi", Hinv[act], grad)
-            else:
-                d1, d2 = model._d1_d2(y[:, None], eta)
-                grad = weigh(d1, act).T @ X
-                hu = weigh(d2, act).T @ XX
-                Hm = np.empty((act.size, k, k))
-                Hm[:, iu[0], iu[1]] = hu
-                Hm[:, iu[1], iu[0]] = hu
-                sing = _singular(res, Hm, A, symmetric=True)
-                if sing.any():          # leaving the unit out leaves the model unidentified
-                    Theta[act[sing]] = np.nan
-                    keep = ~sing
-                    act, T, grad, Hm = act[keep], T[keep], grad[keep], Hm[keep]
-                    if act.size == 0:
-                        break
-                Hi = np.linalg.inv(Hm)
-                step = np.einsum("bij,bj->bi", Hi, grad)
-                rel = np.max(np.abs(step), axis=1) / np.maximum(1.0, np.max(np.abs(T), axis=1))
-                if np.all(rel < 1e-3):  # close enough for chord steps from now on
-                    Hinv = np.full((B, k, k), np.nan)
-                    Hinv[act] = Hi
-            step[~np.all(np.isfinite(step), axis=1)] = 0.0
-            new = T - step
-            far = np.flatnonzero(np.einsum("bi,bi->b", step, grad) > 0.05)
-            if far.size:
-                new[far] = _backtrack(loss, T[far], step[far], act[far])
-            Theta[act] = new
-            # quadratic convergence: after a step of relative size s the error is O(s²),
-            # so a step below 0.01·√xtol leaves an error far below xtol
-            # (a chord step converges linearly at rate O(|δ|) < 1e-3: ask 10× more of it)
-            tol = (0.001 if Hinv is not None else 0.01) * np.sqrt(xtol) * \
-                np.maximum(1.0, np.max(np.abs(T), axis=1))
-            done = (np.max(np.abs(step), axis=1) <= tol) & np.all(np.isfinite(new), axis=1)
-            conv[act[done]] = True
-            act = act[~done]
-    ok = np.all(np.isfinite(Theta), axis=1)
-    return Theta, conv & ok
-
-
-def _backtrack(loss, T, step, cols):
-    """Halve each fit's step until its loss does not increase (at most 30 times)."""
-    f0 = loss(T, cols)
-    t = np.ones(T.shape[0])
-    new = T - step
-    f1 = loss(new, cols)
-    for _ in range(30):
-        worse = f1 > f0 + 1e-13 * (np.abs(f0) + 1.0)
-        if not worse.any():
-            break
-        t[worse] *= 0.5
-        new[worse] = T[worse] - t[worse, None] * step[worse]
-        f1[worse] = loss(new[worse], cols[worse])
-    return new
-
-
-# --------------------------------------------------------------- accuracy
 @dataclass(frozen=True)
 class LooAccuracy:
     """How well the IJ and Newton-step approximations match exact leave-one-out.

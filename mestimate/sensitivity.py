@@ -32,7 +32,7 @@ from .influence import (
     score_rows,
     weights_or_ones,
 )
-from .loo import _obs_jacobians
+from ._loo_units import obs_jacobians
 
 __all__ = ["sensitivity", "SensitivityResult"]
 
@@ -132,7 +132,7 @@ def _value(res, phi_fun, grad_fun, alpha) -> RefitValue:
 def _obs_bilinear(res, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """uᵀ H_t v for every observation, in memory-bounded chunks."""
     k = res.k_params
-    return np.concatenate([np.einsum("tij,i,j->t", _obs_jacobians(res, rows), u, v)
+    return np.concatenate([np.einsum("tij,i,j->t", obs_jacobians(res, rows), u, v)
                            for rows in res.model._reducer.slices(row_bytes=8 * k * k * 3)])
 
 

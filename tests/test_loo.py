@@ -205,3 +205,80 @@ def test_exact_logit_separation_after_leaving_out_is_reported():
         ex = res.loo_params("exact")
     conv = ex.attrs["converged"]
     assert not conv[8] and not conv[9] and conv[:8].all()
+
+
+def _poisson_offset_weights(seed=4, n=120):
+    rng = np.random.default_rng(seed)
+    X = np.c_[np.ones(n), rng.normal(size=(n, 2))]
+    offset = rng.normal(scale=0.5, size=n)
+    w = rng.uniform(0.5, 2.0, size=n)
+    y = rng.poisson(np.exp(0.3 + X[:, 1:] @ [0.4, -0.3] + offset)).astype(float)
+    return y, X, offset, w
+
+
+def _sm_poisson(y, X, offset, w):
+    return sm.GLM(y, X, family=sm.families.Poisson(), offset=offset,
+                  freq_weights=w).fit(tol=1e-14).params
+
+
+def test_exact_poisson_offset_weights_equals_statsmodels_refits():
+    # the chord steps of the batched refits must add the offset and weigh every row
+    y, X, offset, w = _poisson_offset_weights()
+    res = me.Poisson(y, X, offset=offset, weights=w).fit(xtol=1e-14)
+    pts = [0, 17, int(np.argmax(res.leverage()))]
+    ex = res.loo_params("exact", points=pts)
+    assert ex.attrs["converged"].all()
+    for i, t in enumerate(pts):
+        keep = np.arange(y.size) != t
+        ref = _sm_poisson(y[keep], X[keep], offset[keep], w[keep])
+        np.testing.assert_allclose(ex.to_numpy()[i], ref, rtol=1e-9, atol=1e-12)
+    groups = np.arange(y.size) % 7
+    exg = res.loo_params("exact", groups=groups, points=[2, 5])
+    for i, g in enumerate([2, 5]):
+        keep = groups != g
+        ref = _sm_poisson(y[keep], X[keep], offset[keep], w[keep])
+        np.testing.assert_allclose(exg.to_numpy()[i], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_exact_units_the_chord_steps_leave_go_to_newton(monkeypatch):
+    # strong effects and a few far-out rows: leaving those out moves θ̂ so much that the
+    # chord steps (Hessian frozen at θ̂) contract slowly and damped Newton takes over
+    import mestimate._loo_exact as loo_mod
+
+    rng = np.random.default_rng(5)
+    n = 200
+    X = np.c_[np.ones(n), rng.normal(size=(n, 3)) * [1.0, 3.0, 1.0]]
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ [0.5, 1.5, -1.0, 2.0]))).astype(float)
+    res = me.Logit(y, X).fit(xtol=1e-14)
+    sizes = []
+    original = loo_mod._batched_newton
+
+    def spy(res_, XX, iu, weigh, Theta, maxiter, xtol):
+        sizes.append(Theta.shape[0])
+        return original(res_, XX, iu, weigh, Theta, maxiter, xtol)
+
+    monkeypatch.setattr(loo_mod, "_batched_newton", spy)
+    ex = res.loo_params("exact")
+    assert ex.attrs["converged"].all()
+    assert 0 < sum(sizes) < n                 # both paths ran
+    shift = np.abs(ex.to_numpy() - res.params.to_numpy()).max(axis=1)
+    pts = np.r_[np.argsort(-shift)[:6], [0, 1]]  # the hardest units and two ordinary ones
+    for t in pts:
+        keep = np.arange(n) != t
+        ref = sm.Logit(y[keep], X[keep]).fit(disp=0, method="newton", tol=1e-14).params
+        np.testing.assert_allclose(ex.to_numpy()[t], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_returned_frames_do_not_share_memory_with_the_cache(infert):
+    # influence and Newton-step LOO reuse cached X H⁻¹ and d1, d2 and the params' labels:
+    # editing a returned frame must not change the next answer or the params
+    first = infert.influence().to_numpy().copy()
+    loo_first = infert.loo_params("newton").to_numpy().copy()
+    for frame in (infert.influence(), infert.loo_params("newton")):
+        frame.iloc[:, :] = 0.0
+        frame.columns.name = "parameter"
+        frame.index.name = "row"
+    assert infert.params.index.name is None
+    assert infert.influence().columns.name is None and infert.influence().index.name is None
+    np.testing.assert_array_equal(infert.influence().to_numpy(), first)
+    np.testing.assert_array_equal(infert.loo_params("newton").to_numpy(), loo_first)

@@ -1,0 +1,98 @@
+"""What a leave-out estimate leaves out (points or groups), and the leave-out Hessians.
+
+Shared by :mod:`mestimate.loo` (IJ, Newton step, the exact-refit driver) and
+:mod:`mestimate._loo_exact` (batched exact refits of index models).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import derivatives as nd
+from .exceptions import MEstimateError
+from .influence import group_codes, group_sum, row_index, weights_or_ones
+
+BLOCK_FLOATS = 4_000_000      # n × block entries held at once by the batched refits
+
+
+@dataclass(frozen=True)
+class Units:
+    """What is left out: codes (row → unit), labels, and the units selected."""
+
+    codes: np.ndarray
+    labels: pd.Index
+    grouped: bool
+    points: np.ndarray | None   # positions in ``labels`` asked for; None: all units
+
+    @property
+    def all(self) -> bool:
+        return self.points is None
+
+    @property
+    def selected(self) -> np.ndarray:
+        """Positions in ``labels`` of the units left out."""
+        return np.arange(len(self.labels)) if self.points is None else self.points
+
+    @property
+    def selected_labels(self) -> pd.Index:
+        return self.labels if self.points is None else self.labels[self.points]
+
+
+def make_units(res, groups, points) -> Units:
+    if groups is None:
+        labels = row_index(res)
+        codes = np.arange(len(labels))
+    else:
+        codes, labels = group_codes(res, groups)
+    if points is None:
+        selected = None
+    else:
+        pts = pd.Index(list(points) if np.ndim(points) else [points])
+        selected = labels.get_indexer(pts)
+        if (selected < 0).any():
+            missing = list(pts[selected < 0][:5])
+            what = "group labels" if groups is not None else "row labels of the data"
+            source = "the groups" if groups is not None else "res.influence().index"
+            raise MEstimateError(f"points {missing} are not {what}; pass labels from {source}")
+        selected = np.asarray(selected, dtype=np.intp)
+    return Units(codes, labels, groups is not None, selected)
+
+
+def obs_jacobians(res, rows) -> np.ndarray:
+    """Unweighted per-observation H_t (∂ψ_t/∂θ, not symmetrised, for estimating equations)."""
+    model, p = res.model, res.params.to_numpy()
+    if model.is_zestimator and model._user_hessian is None and not model._score_autodiff:
+        return nd.jacobian(lambda q: model.score_obs(q, rows), p)
+    return model.hessian_obs(p, rows)
+
+
+def unit_hessians(res, units: Units):
+    """Yield (positions in ``units.selected``, H_g stacked) in memory-bounded chunks."""
+    k = res.k_params
+    w = weights_or_ones(res)
+    sel = units.selected
+    if not units.grouped:
+        pos = np.arange(sel.size)
+        step = max(1, int(BLOCK_FLOATS // (k * k)))
+        for a in range(0, sel.size, step):
+            rows = sel[a:a + step]
+            yield pos[a:a + step], obs_jacobians(res, rows) * w[rows, None, None]
+        return
+    total = np.zeros((len(units.labels), k, k))
+    for rows in res.model._reducer.slices(row_bytes=8 * k * k * 3):
+        H = obs_jacobians(res, rows) * w[rows, None, None]
+        total += group_sum(H, units.codes[rows], len(units.labels))
+    yield np.arange(sel.size), total[sel]
+
+
+def singular(res, M: np.ndarray, A: np.ndarray, symmetric: bool | None = None) -> np.ndarray:
+    """Which of the stacked matrices M (m, k, k) are numerically singular (scaled by diag A)."""
+    s = 1.0 / np.sqrt(np.abs(np.diag(A)))
+    C = M * np.outer(s, s)
+    if not (not res.model.is_zestimator if symmetric is None else symmetric):
+        sv = np.linalg.svd(C, compute_uv=False)
+        return sv[:, -1] <= 1e-10 * sv[:, 0]
+    ev = np.linalg.eigvalsh(0.5 * (C + np.swapaxes(C, 1, 2)))
+    return ev[:, 0] <= 1e-10 * np.abs(ev[:, -1])
