@@ -199,7 +199,9 @@ def _fmt_t(s: float | None) -> str:
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
-def _fmt_e(x: float) -> str:
+def _fmt_e(x: float | str) -> str:
+    if isinstance(x, str):
+        return x
     return "—" if x is None or math.isnan(x) else f"{x:.1e}"
 
 
