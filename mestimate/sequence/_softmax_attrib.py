@@ -21,7 +21,7 @@ from scipy import linalg
 
 from ..exceptions import ConvergenceWarning, DataError, MEstimateError
 from ._softmax_solve import block_pcg
-from .kfac import kfac_solve, kronecker_factors
+from .kfac import block_factors, block_solve, kfac_solve, kronecker_factors
 
 __all__ = ["phi_gradients", "query_log_probs", "Curvature", "pair_contributions", "EXACT_MAX"]
 
@@ -70,17 +70,25 @@ class Curvature:
 
     ``solve(G, method, damping)`` returns (H + λ_d I)⁻¹ G for W-shaped (F1, V, m) ``G``:
     ``exact`` (dense Cholesky), ``cg`` (block PCG on exact Hessian products, Jacobi
-    preconditioner, or EK-FAC once the Kronecker factors have been computed), ``kfac``/``ekfac`` (:mod:`~mestimate.sequence.kfac`, with the ridge
+    preconditioner, or EK-FAC once the Kronecker factors have been computed),
+    ``kfac``/``ekfac``/``ekfac_block`` (:mod:`~mestimate.sequence.kfac`, with the ridge
     λ plus λ_d as damping), ``grad_dot`` (identity: no curvature).
     """
 
-    def __init__(self, obj, w: np.ndarray, *, cg_rtol: float = 1e-10, cg_maxiter: int = 5000):
+    def __init__(self, obj, w: np.ndarray, *, cg_rtol: float = 1e-10, cg_maxiter: int = 5000,
+                 n_blocks: int | None = 32):
         self.obj, self.w = obj, w
+        self.n_blocks = n_blocks
         self.cg_rtol, self.cg_maxiter = cg_rtol, cg_maxiter
         self._chol: dict = {}
         self._factors = None
+        self._blocks = None       # block eigenvalue correction, for the last damping used
         self._diag = None
         self.last_cg_iterations = 0
+
+    def __getstate__(self) -> dict:
+        # the block factors (~1 GB at the default size) are cheap to rebuild: not pickled
+        return {**self.__dict__, "_blocks": None}
 
     def factors(self):
         """K-FAC/EK-FAC factors (computed once)."""
@@ -88,6 +96,16 @@ class Curvature:
             o = self.obj
             self._factors = kronecker_factors(o.X, o.n, o.probs(self.w), o.n0, ekfac=True)
         return self._factors
+
+    def blocks(self, damping: float = 0.0):
+        """Block eigenvalue-correction factors at ridge λ + ``damping`` (cached for one damping)."""
+        lam = self.obj.l2 + damping
+        if self._blocks is None or self._blocks.damping != lam:
+            o = self.obj
+            self._blocks = None     # free the old factors before building new ones
+            self._blocks = block_factors(o.X, o.n, o.probs(self.w), o.n0, self.factors(), lam,
+                                         n_blocks=self.n_blocks)
+        return self._blocks
 
     def _exact(self, G: np.ndarray, damping: float) -> np.ndarray:
         k = self.obj.size
@@ -133,6 +151,8 @@ class Curvature:
             return self._cg(G, damping)
         if method in ("kfac", "ekfac"):
             return kfac_solve(self.factors(), G, self.obj.l2 + damping, kind=method)
+        if method == "ekfac_block":
+            return block_solve(self.blocks(damping), G)
         if method == "grad_dot":
             return G.copy()
         raise DataError(f"unknown method {method!r}")  # pragma: no cover - checked upstream

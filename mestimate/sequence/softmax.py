@@ -37,7 +37,7 @@ from .attribution import attribution_frame, rank_agreement
 
 __all__ = ["SoftmaxAR", "SoftmaxARResults"]
 
-METHODS = ("exact", "cg", "kfac", "ekfac", "grad_dot")
+METHODS = ("exact", "cg", "kfac", "ekfac", "ekfac_block", "grad_dot")
 
 
 def _progress(iterable, total: int, desc: str):
@@ -246,9 +246,11 @@ class SoftmaxARResults:
             pass a single pre-tokenised query as tuples. A context shorter than ``order``
             (even empty) is read as the start of a document, as in training.
         by : {"document", "observation"}
-        method : {"cg", "exact", "kfac", "ekfac", "grad_dot"}
+        method : {"cg", "exact", "kfac", "ekfac", "ekfac_block", "grad_dot"}
             Inverse curvature: conjugate gradients on exact Hessian products, dense H
-            (k ≤ 5,000), K-FAC, EK-FAC, or none (plain gradient dot product).
+            (k ≤ 5,000), K-FAC, EK-FAC, EK-FAC with a block eigenvalue correction (exact
+            feature-side curvature per symbol-side eigenvector; :mod:`~mestimate.sequence.kfac`),
+            or none (plain gradient dot product).
         damping : float, optional
             λ_d ≥ 0 added to H (and to K-FAC's λ).
         top : int or None

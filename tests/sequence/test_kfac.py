@@ -1,11 +1,14 @@
 """K-FAC / EK-FAC for the softmax layer: exact where the Kronecker structure is exact,
-the EK-FAC eigenvalues are the Gauss–Newton diagonal in the Kronecker eigenbasis."""
+the EK-FAC eigenvalues are the Gauss–Newton diagonal in the Kronecker eigenbasis, and the
+block correction inverts the exact block-diagonal part of H in the basis I ⊗ Q_S."""
 from __future__ import annotations
+
+import pickle
 
 import numpy as np
 import pytest
 
-from mestimate.sequence.kfac import kfac_solve, kronecker_factors
+from mestimate.sequence.kfac import block_factors, block_solve, kfac_solve, kronecker_factors
 from mestimate.sequence.softmax import SoftmaxAR
 
 CORPUS = ["the cat sat on the mat.", "a dog sat on a log; the dog ran.",
@@ -54,7 +57,7 @@ def test_order_zero_model_has_exact_kronecker_curvature():
     """One context (bias only): A = 1 and every attribution method but grad_dot is exact."""
     res = SoftmaxAR(CORPUS, order=0, n_features=4, l2=1e-3).fit()
     exact = res.document_scores("the ", "cat", method="exact")
-    for meth in ("cg", "kfac", "ekfac"):
+    for meth in ("cg", "kfac", "ekfac", "ekfac_block"):
         np.testing.assert_allclose(res.document_scores("the ", "cat", method=meth), exact,
                                    rtol=1e-7, atol=1e-9 * np.abs(exact).max())
     assert not np.allclose(res.document_scores("the ", "cat", method="grad_dot"), exact)
@@ -75,3 +78,75 @@ def test_compare_methods_reports_every_method(fitted):
     assert set(tab["reference"]) == {"exact"}
     assert tab.set_index("method").loc["cg", "spearman"] == pytest.approx(1.0)
     assert np.all(np.abs(tab["spearman"]) <= 1)
+
+
+def _block_reference(obj, f, w, n_blocks):
+    """Dense H̃: the exact GN blocks of the chosen q_S directions in the basis I ⊗ Q_S,
+    EK-FAC's diagonal (in Q_A ⊗ Q_S) for the others, plus λI."""
+    F1, V = obj.F1, obj.V
+    B = np.kron(np.eye(F1), f.QS)                       # columns (feature f, direction j)
+    D = B.T @ (obj.hessian(w) - obj.l2 * np.eye(obj.size)) @ B
+    keep = np.argsort(-f.lamS, kind="stable")[:n_blocks]
+    j_of = np.tile(np.arange(V), F1)
+    same = (j_of[:, None] == j_of[None, :]) & np.isin(j_of, keep)[:, None]
+    Ht = B @ np.where(same, D, 0.0) @ B.T
+    rest = np.setdiff1d(np.arange(V), keep)
+    K = np.kron(f.QA, f.QS)
+    lam = np.zeros((F1, V))
+    lam[:, rest] = f.ekfac[:, rest]
+    return Ht + (K * lam.ravel()) @ K.T + obj.l2 * np.eye(obj.size), D
+
+
+@pytest.mark.parametrize("n_blocks", [None, 0, 3])
+def test_block_correction_solves_the_projected_curvature(fitted, n_blocks):
+    """block_solve inverts the block-diagonal part of H in I ⊗ Q_S (EK-FAC on the rest)."""
+    obj, f = _factors(fitted, fitted.params)
+    b = block_factors(obj.X, obj.n, obj.probs(fitted.params), obj.n0, f, obj.l2,
+                      n_blocks=n_blocks, chunk=2)
+    Ht, _ = _block_reference(obj, f, fitted.params, obj.V if n_blocks is None else n_blocks)
+    G = np.random.default_rng(3).normal(size=(obj.F1, obj.V, 2))
+    want = np.linalg.solve(Ht, G.reshape(obj.size, 2)).reshape(G.shape)
+    np.testing.assert_allclose(block_solve(b, G), want, rtol=1e-7, atol=1e-9 * np.abs(want).max())
+    if n_blocks == 0:   # no blocks: exactly EK-FAC
+        np.testing.assert_allclose(block_solve(b, G), kfac_solve(f, G, obj.l2), rtol=1e-10)
+
+
+def test_block_correction_is_closer_to_the_hessian_than_ekfac(fitted):
+    """Its blocks contain EK-FAC's eigenvalues (their Q_A diagonals) and fit H better."""
+    obj, f = _factors(fitted, fitted.params)
+    Ht, D = _block_reference(obj, f, fitted.params, obj.V)
+    F1, V = obj.F1, obj.V
+    for j in range(V):
+        Cj = D[j::V, j::V]
+        np.testing.assert_allclose(np.diag(f.QA.T @ Cj @ f.QA), f.ekfac[:, j], atol=1e-12)
+    H = obj.hessian(fitted.params)
+    K = np.kron(f.QA, f.QS)
+    H_ek = (K * f.ekfac.ravel()) @ K.T + obj.l2 * np.eye(obj.size)
+    assert np.linalg.norm(H - Ht) < 0.9 * np.linalg.norm(H - H_ek)
+
+
+def test_block_factors_reject_bad_input(fitted):
+    obj, f = _factors(fitted, fitted.params)
+    P = obj.probs(fitted.params)
+    with pytest.raises(ValueError, match="positive damping"):
+        block_factors(obj.X, obj.n, P, obj.n0, f, 0.0)
+    no_ek = kronecker_factors(obj.X, obj.n, P, obj.n0, ekfac=False)
+    with pytest.raises(ValueError, match="EK-FAC eigenvalues"):
+        block_factors(obj.X, obj.n, P, obj.n0, no_ek, 1.0)
+
+
+def test_ekfac_block_scores_follow_damping(fitted):
+    """The cached factors are rebuilt for a new damping; huge damping → gradient dot product."""
+    plain = fitted.document_scores("the ", "dog", method="ekfac_block")
+    big = fitted.document_scores("the ", "dog", method="ekfac_block", damping=1e8)
+    dot = fitted.document_scores("the ", "dog", method="grad_dot")
+    np.testing.assert_allclose(big * (1e8 + fitted.model.l2), dot, rtol=1e-6)
+    np.testing.assert_allclose(fitted.document_scores("the ", "dog", method="ekfac_block"), plain)
+
+
+def test_pickled_results_drop_and_rebuild_the_block_factors():
+    res = SoftmaxAR(CORPUS, order=1, n_features=4, l2=1e-2).fit()
+    want = res.document_scores("the ", "cat", method="ekfac_block")
+    back = pickle.loads(pickle.dumps(res))
+    assert res._curv._blocks is not None and back._curv._blocks is None
+    np.testing.assert_allclose(back.document_scores("the ", "cat", method="ekfac_block"), want)
