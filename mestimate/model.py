@@ -482,7 +482,9 @@ class MEstimator:
 
     def nonrobust_cov(self, results) -> np.ndarray:
         """cov_type="nonrobust": scale · H⁻¹ / n (scale = σ̂² for least squares, 1 otherwise)."""
-        return results.scale * np.linalg.inv(results.bread()) / results.nobs
+        from .influence import bread_inverse  # H⁻¹ computed once per results, shared
+
+        return results.scale * bread_inverse(results) / results.nobs
 
     def _optimize(self, x0, *, maxiter, xtol, fallback) -> OptimizeResult:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
