@@ -413,6 +413,10 @@ class MEstimator:
         """The bread H_n(θ̂) used for inference (the Hessian, unless a model documents otherwise)."""
         return self.hessian(params)
 
+    def _results_bread(self, results) -> np.ndarray:
+        """The bread of ``results`` (models may share work with other results quantities)."""
+        return self.bread(results.params.to_numpy())
+
     def hessian_opt(self, params) -> np.ndarray:
         """The curvature used while optimising (the Hessian unless a model offers a cheaper one).
 

@@ -111,7 +111,7 @@ class MEstimatorResults:
     def bread(self) -> np.ndarray:
         """H_n(θ̂), the Hessian of the mean loss (MATH.md's bread; R's ``bread`` is its inverse)."""
         if "bread" not in self._cache:
-            self._cache["bread"] = np.asarray(self.model.bread(self.params.to_numpy()), dtype=float)
+            self._cache["bread"] = np.asarray(self.model._results_bread(self), dtype=float)
         return self._cache["bread"]
 
     def hessian_obs(self) -> np.ndarray:

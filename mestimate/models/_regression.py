@@ -189,6 +189,20 @@ class IndexModel(RegressionModel):
         w = self._w(rows)
         return d2 if w is None else d2 * w
 
+    def _results_bread(self, results) -> np.ndarray:
+        """Xᵀ diag(w d2) X / n from the ℓ'' at θ̂ that influence and leave-one-out reuse
+        (:func:`mestimate.influence.index_derivatives`), when this model's bread is the
+        plain in-memory Hessian; otherwise the generic path."""
+        plain = (type(self).hessian is IndexModel.hessian and type(self).bread is MEstimator.bread
+                 and type(self._reducer) is Reducer and self._reducer.chunksize is None)
+        if not plain:
+            return super()._results_bread(results)
+        from ..influence import index_derivatives
+
+        d2 = index_derivatives(results)[1]
+        w = self.weights
+        return _xtvx(self.exog, d2 if w is None else d2 * w) / self.nobs
+
     def hessian(self, params):
         params = np.asarray(params, dtype=float)
 
