@@ -144,17 +144,20 @@ class IndexModel(RegressionModel):
     def _d2(self, y, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _index_sums(self, eta, parts: str = "fgh", rows=None) -> list:
+    def _index_sums(self, eta, parts: str = "fgh", rows=None, derivs=None) -> list:
         """Unnormalised Σ w ℓ ("f"), Xᵀ(w ℓ') ("g") and Xᵀ diag(w ℓ'') X ("h") at the index
         η of the observations ``rows``: the one place that turns ℓ, ℓ', ℓ'' into sums
-        (the in-memory Newton path and the dask partitions both use it)."""
+        (the in-memory Newton path and the dask partitions both use it). ``derivs``:
+        (ℓ', ℓ'') at η when the caller has them."""
         sl = slice(None) if rows is None else rows
         y, X, w = self.endog[sl], self.exog[sl], self._w(rows)
         out = []
         if "f" in parts:
             v = self._loss(y, eta)
             out.append(v.sum() if w is None else w @ v)
-        if "g" in parts and "h" in parts:
+        if derivs is not None:
+            d1, d2 = derivs
+        elif "g" in parts and "h" in parts:
             d1, d2 = self._d1_d2(y, eta)
         else:
             d1 = self._d1(y, eta) if "g" in parts else None
@@ -230,11 +233,21 @@ class IndexModel(RegressionModel):
             val = self._index_sums(eta(p), "f")[0] / self.nobs
             return val if np.isfinite(val) else np.inf
 
+        def derivs(p):
+            # Newton asks for the Hessian right after the gradient at the same point: ℓ' and
+            # ℓ'' come from one evaluation (one expit for a logit), kept for h(p)
+            e = eta(p)
+            if "derivs" not in last:
+                last["derivs"] = self._d1_d2(self.endog, e)
+            return e, last["derivs"]
+
         def g(p):
-            return self._index_sums(eta(p), "g")[0] / self.nobs
+            e, d = derivs(p)
+            return self._index_sums(e, "g", derivs=d)[0] / self.nobs
 
         def h(p):
-            return self._index_sums(eta(p), "h")[0] / self.nobs
+            e, d = derivs(p)
+            return self._index_sums(e, "h", derivs=d)[0] / self.nobs
 
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
