@@ -51,7 +51,10 @@ def influence(res) -> pd.DataFrame:
     [-3.0, -2.0, 1.0, 4.0]
     """
     model = res.model
-    if is_index_model(model) and not getattr(model, "_dask_backed", False):
+    if model.weights is None and "estfun" in res._cache:
+        # the scores are already there (a robust covariance was computed): one product
+        infl = res._cache["estfun"] @ -bread_inverse(res).T   # rows −(H⁻¹G_t)ᵀ
+    elif is_index_model(model) and not getattr(model, "_dask_backed", False):
         # G_t = d1_t x_t, so H⁻¹G_t = d1_t H⁻¹x_t: reuse X H⁻¹ and d1 (shared with the
         # Newton-step LOO)
         infl = index_xhinv(res) * -index_derivatives(res)[0][:, None]

@@ -137,3 +137,25 @@ def test_duplicating_data_halves_ij_shifts(seed):
     # the influence function itself does not change
     np.testing.assert_allclose(res2.influence().to_numpy()[:12], res.influence().to_numpy(),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_influence_of_estimating_equations_uses_the_transposed_inverse_jacobian():
+    """I(z_t) = −H⁻¹ψ_t with a non-symmetric H, whether or not the scores were cached by a
+    robust covariance (two code paths)."""
+    rng = np.random.default_rng(0)
+    n = 200
+    X = np.c_[np.ones(n), rng.normal(size=(n, 2))]
+    y = X @ [1.0, 0.5, -0.3] + rng.standard_t(3, size=n)
+    Z = np.c_[X[:, 0], X[:, 1] + 0.5 * X[:, 2], X[:, 2]]
+
+    def psi(p, d):  # instrumental-variable equations: ∂ψ̄/∂θ = −ZᵀX/n is not symmetric
+        return -(d["y"] - d["X"] @ p)[:, None] * d["Z"]
+
+    model = me.MEstimator(score=psi, data={"y": y, "X": X, "Z": Z}, k_params=3)
+    direct = np.linalg.solve(Z.T @ X, Z.T @ y)
+    H = Z.T @ X / n
+    for cov_type in ("nonrobust", "HC0"):
+        res = model.fit(cov_type=cov_type)
+        np.testing.assert_allclose(res.params, direct, rtol=1e-10)
+        expected = -np.linalg.solve(H, psi(direct, {"y": y, "X": X, "Z": Z}).T).T
+        np.testing.assert_allclose(res.influence().to_numpy(), expected, rtol=1e-8, atol=1e-10)
