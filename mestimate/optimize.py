@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import optimize
 
 __all__ = ["OptimizeResult", "newton", "root_newton"]
 
@@ -61,11 +61,19 @@ class OptimizeResult:
 
 
 def _chol_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
-    try:
-        c = linalg.cho_factor(H, check_finite=False)
-    except linalg.LinAlgError:
+    """Newton step −H⁻¹g if H is positive definite (Cholesky succeeds), else None.
+
+    numpy's LAPACK, not scipy's: the wheels bundle two OpenBLAS builds, and switching
+    from numpy's (which just formed H) to scipy's stalls for 50–150 ms at random while
+    the idle threads of one pool and the new threads of the other compete for the cores.
+    """
+    if not np.all(np.isfinite(H)):
         return None
-    s = linalg.cho_solve(c, -g, check_finite=False)
+    try:
+        L = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return None
+    s = np.linalg.solve(L.T, np.linalg.solve(L, -g))
     return s if np.all(np.isfinite(s)) else None
 
 

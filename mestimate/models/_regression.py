@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from .._data import as_weights, handle_missing
 from .._reduce import Reducer
@@ -258,6 +257,7 @@ class IndexModel(RegressionModel):
     def leverage(self, params) -> np.ndarray:
         """Hat values h_t = w_t d2_t x_tᵀ(XᵀVX)⁻¹x_t (``hatvalues`` in R for lm/glm)."""
         params = np.asarray(params, dtype=float)
-        c = linalg.cho_factor(self.hessian(params) * self.nobs)
+        # numpy's LAPACK after numpy's BLAS formed the Hessian (see optimize._chol_solve)
+        hinv = np.linalg.inv(self.hessian(params) * self.nobs)
         v = self._curvature_weights(params)
-        return v * np.einsum("ij,ji->i", self.exog, linalg.cho_solve(c, self.exog.T))
+        return v * np.einsum("ij,ij->i", self.exog @ hinv, self.exog)

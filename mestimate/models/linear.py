@@ -106,11 +106,13 @@ class OLS(IndexModel):
         if np.all(d > 0) and np.all(np.isfinite(A)):
             As = A / np.outer(d, d)
             try:
-                c = linalg.cho_factor(As)
-                rcond = linalg.lapack.dpocon(c[0], np.abs(As).sum(axis=0).max(), uplo="L" if c[1] else "U")[0]
+                # numpy's Cholesky: scipy's OpenBLAS, called right after numpy's formed XᵀX,
+                # can stall for ~100 ms (two thread pools on the same cores)
+                L = np.linalg.cholesky(As)
+                rcond = linalg.lapack.dpocon(L, np.abs(As).sum(axis=0).max(), uplo="L")[0]
                 if rcond * _MAX_GRAM_COND >= 1.0:
-                    factor = (c, d)
-            except linalg.LinAlgError:
+                    factor = ((L, True), d)
+            except np.linalg.LinAlgError:
                 pass
         self._gram_cache = (self.weights, X, A, factor)
         return A, factor
