@@ -49,6 +49,20 @@ def case_loo(quick: bool, out=None) -> list[Comparison]:
         agree=("loo params",), repeat=1 if not quick else 2, memory=False,
         size={"n": n, "k": k, "m (refits timed)": m})
 
+    newton = _newton_comparison(sm, y, X, fit_me, repeat=3 if quick else 21,
+                                title="Case 3b — influence + Newton-step leave-one-out given a fit")
+    comps = [exact, newton]
+    if not quick:  # the same at the size of case 1, where the per-call overheads no longer dominate
+        yl, Xl = logit_data(200_000, 30, seed=3)
+        comps.append(_newton_comparison(
+            sm, yl, Xl, lambda: me.Logit(yl, Xl).fit(), repeat=5,
+            title="Case 3b at n = 200,000 — influence + Newton-step leave-one-out given a fit"))
+    return comps
+
+
+def _newton_comparison(sm, y, X, fit_me, repeat: int, title: str) -> Comparison:
+    n, k = X.shape
+
     def run_me_newton(res):
         infl = res.influence().to_numpy()
         loo = res.loo_params(method="newton").to_numpy()
@@ -64,8 +78,8 @@ def case_loo(quick: bool, out=None) -> list[Comparison]:
         infl = res.get_influence()
         return {"loo params": np.asarray(infl.params_one), "influence/n": np.asarray(infl.d_params)}
 
-    newton = Comparison(
-        case="loo", title="Case 3b — influence + Newton-step leave-one-out given a fit",
+    return Comparison(
+        case="loo", title=title,
         impls=[Impl("mestimate", run_me_newton, setup=fit_me,
                     note="influence() + loo_params('newton')"),
                Impl("statsmodels MLEInfluence", run_sm_infl, setup=fit_sm,
@@ -73,8 +87,8 @@ def case_loo(quick: bool, out=None) -> list[Comparison]:
                Impl("statsmodels GLMInfluence", run_sm_infl, setup=fit_glm,
                     note="GLM Binomial get_influence()")],
         targets=[Target("statsmodels MLEInfluence", 0.25), Target("statsmodels GLMInfluence", 0.25)],
-        # milliseconds each: many interleaved repeats, so that the median is not one slow spell
-        agree=("loo params", "influence/n"), repeat=3 if quick else 21, size={"n": n, "k": k},
+        # milliseconds each at n = 5,000: many interleaved repeats, so that the median is not
+        # one slow spell
+        agree=("loo params", "influence/n"), repeat=repeat, size={"n": n, "k": k},
         notes=["influence/n (IJ, H⁻¹G_t/n) vs statsmodels d_params (one-step, ÷(1 − h_t)) differ by "
                "about max h_t; the Newton-step LOO params must agree to rounding."])
-    return [exact, newton]
