@@ -496,10 +496,33 @@ class MEstimator:
                 if self.is_zestimator:
                     return root_newton(self.gradient, self.hessian, x0, maxiter=maxiter, xtol=xtol,
                                        fallback=fallback)
-                return newton(self._safe_mean_loss, self.gradient, self.hessian_opt, x0,
+                grad, hess = self.gradient, self.hessian_opt
+                if self._derivative_method == "autodiff" and self._user_score is None \
+                        and not self._overrides("hessian_opt") and not self._overrides("hessian"):
+                    grad, hess = self._autodiff_pair()
+                return newton(self._safe_mean_loss, grad, hess, x0,
                               maxiter=maxiter, xtol=xtol, fallback=fallback)
             except FloatingPointError as exc:
                 raise ConvergenceError(str(exc)) from None
+
+    def _autodiff_pair(self):
+        """Gradient and Hessian functions for Newton that share one second-order jet
+        evaluation per point (Newton asks for both at each iterate)."""
+        k, last = self.k_params, {}
+
+        def both(params):
+            key = params.tobytes()
+            if last.get("key") != key:
+                def part(r):
+                    jet = self._jet(self._user_loss, params, r, 2)
+                    w = self._w(r)
+                    return np.concatenate([ad.gradient_sum(jet, w), ad.hessian_sum(jet, w).ravel()])
+                total = self._reducer.sum(part, row_bytes=64 * k) / self.nobs
+                last.update(key=key, grad=total[:k], hess=total[k:].reshape(k, k))
+            return last
+
+        return (lambda p: both(np.asarray(p, dtype=float))["grad"],
+                lambda p: both(np.asarray(p, dtype=float))["hess"])
 
     def _safe_mean_loss(self, params) -> float:
         v = self.mean_loss(params)
