@@ -30,7 +30,8 @@ from ._jet import AutodiffUnsupported, Jet, where
 from ._jet_terms import _Dense, _Scaled, _densify, _full_coef
 
 __all__ = ["AutodiffUnsupported", "Jet", "where", "evaluate", "hessian_sum", "hessian_per_obs",
-           "jacobian_sum", "gradient_sum", "agrees_with_numerical", "unsupported_reason"]
+           "jacobian_sum", "gradient_sum", "agrees_with_numerical", "unsupported_reason",
+           "nbytes"]
 
 
 def evaluate(f: Callable, theta, *, order: int = 2) -> Jet:
@@ -78,9 +79,13 @@ def hessian_sum(out: Jet, weights=None) -> np.ndarray:
                 groups[key] = (groups[key][0] + t.c, t.a, t.b)
             else:
                 groups[key] = (t.c, t.a, t.b)
-        else:
-            cw = t.c * w.reshape((n,) + (1,) * t.ne)
-            total += np.einsum("...,...i,...j->ij", cw, t.a, t.b, optimize=True)
+        else:  # summed axes E (e.g. categories): one (n·|E|, k) matrix product
+            esh = np.broadcast_shapes(t.c.shape[1:], t.a.shape[1:-1], t.b.shape[1:-1])
+            full = (n,) + esh
+            cw = np.broadcast_to(t.c * w.reshape((n,) + (1,) * t.ne), full).reshape(-1)
+            a = np.broadcast_to(t.a, full + (k,)).reshape(-1, k)
+            b = np.broadcast_to(t.b, full + (k,)).reshape(-1, k)
+            total += (a * cw[:, None]).T @ b
     for c, a, b in groups.values():
         cw = c * w
         if a.shape == (n, k) and b.shape == (n, k):
@@ -215,3 +220,23 @@ def unsupported_reason(f: Callable, theta, *, second: bool = True,
     if not (np.isfinite(ad) and abs(ad - fd) <= 1e-4 * max(abs(fd), abs(ad), 1e-8)):
         return "its forward-mode Hessian disagrees with differences of its gradient"
     return None
+
+
+def nbytes(out: Jet) -> int:
+    """Memory held by a jet's value, gradient and second-derivative terms, counting broadcast
+    views at their full size (an upper bound; used to size chunks of observations).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones(1000)
+    >>> nbytes(evaluate(lambda p: np.exp(p[0] * x), np.array([0.1]))) >= 3 * 8 * 1000
+    True
+    """
+    arrays = [out.val]
+    g = out._grad
+    arrays += [g.c, g.g] if isinstance(g, _Scaled) else [g]
+    for t in out.terms:
+        arrays += list(t.arrays())
+    return int(sum(np.prod(np.shape(a), dtype=float) * 8 for a in arrays))
+

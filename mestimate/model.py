@@ -148,6 +148,7 @@ class MEstimator:
         # decided once here, so that fitting never changes the model
         self._score_autodiff = self._check_score_autodiff()
         self._score_complex_safe = not self._score_autodiff and self._check_score_complex()
+        self._jet_row_bytes = self._measure_jet_row_bytes()
         self._validate_at_start()
 
     @classmethod
@@ -265,6 +266,27 @@ class MEstimator:
         return ad.agrees_with_numerical(lambda p: self._user_score(p, d), self.start_params,
                                         second=False)
 
+    def _measure_jet_row_bytes(self) -> int:
+        """Bytes per observation that a jet evaluation holds (measured once, on up to 256
+        rows, times 3 for the intermediates), so that chunked autodiff sums stay near the
+        reducer's 64 MB whatever the loss builds (an n × m × k gradient for m categories...);
+        0 when autodiff is not used."""
+        if self._derivative_method == "autodiff" and self._user_score is None:
+            fn, order = self._user_loss, 2
+        elif self._score_autodiff:
+            fn, order = self._user_score, 1
+        else:
+            return 0
+        if self._dask_backed:  # measured on the in-memory partitions' models instead
+            return 0
+        m = min(self._n_rows, 256)
+        with np.errstate(all="ignore"):
+            jet = self._jet(fn, self.start_params, slice(0, m), order)
+        return 3 * ad.nbytes(jet) // m + 1
+
+    def _jet_chunk_bytes(self, default: int) -> int:
+        return getattr(self, "_jet_row_bytes", 0) or default
+
     def _jet(self, fn: Callable, params, rows, order: int) -> "ad.Jet":
         """``fn(params, data rows)`` evaluated on the jet of ``params``."""
         d = self._rows(rows)
@@ -361,7 +383,8 @@ class MEstimator:
         if self._derivative_method == "autodiff" and self._user_score is None \
                 and not np.iscomplexobj(params):
             return self._reducer.sum(lambda r: ad.gradient_sum(
-                self._jet(self._user_loss, params, r, 1), self._w(r))) / self.nobs
+                self._jet(self._user_loss, params, r, 1), self._w(r)),
+                row_bytes=self._jet_chunk_bytes(8 * self.k_params)) / self.nobs
         return self._reducer.sum(lambda r: self._wsum(self.score_obs(params, r), r)) / self.nobs
 
     def hessian(self, params) -> np.ndarray:
@@ -381,11 +404,11 @@ class MEstimator:
         if self._derivative_method == "autodiff" and self._user_score is None:
             return self._reducer.sum(
                 lambda r: ad.hessian_sum(self._jet(self._user_loss, params, r, 2), self._w(r)),
-                row_bytes=64 * self.k_params) / self.nobs
+                row_bytes=self._jet_chunk_bytes(64 * self.k_params)) / self.nobs
         if self._score_autodiff:
             h = self._reducer.sum(
                 lambda r: ad.jacobian_sum(self._jet(self._user_score, params, r, 1), self._w(r)),
-                row_bytes=2 * self.k_params**2) / self.nobs
+                row_bytes=self._jet_chunk_bytes(2 * self.k_params**2)) / self.nobs
             return h if self.is_zestimator else 0.5 * (h + h.T)
         if self._derivative_method == "central" and self._user_score is None:
             return nd.hessian_fd(self.mean_loss, params)
@@ -517,7 +540,7 @@ class MEstimator:
                     jet = self._jet(self._user_loss, params, r, 2)
                     w = self._w(r)
                     return np.concatenate([ad.gradient_sum(jet, w), ad.hessian_sum(jet, w).ravel()])
-                total = self._reducer.sum(part, row_bytes=64 * k) / self.nobs
+                total = self._reducer.sum(part, row_bytes=self._jet_chunk_bytes(64 * k)) / self.nobs
                 last.update(key=key, grad=total[:k], hess=total[k:].reshape(k, k))
             return last
 

@@ -241,3 +241,24 @@ def test_derivatives_option_errors():
         me.MEstimator(not_complex_safe, data, k_params=4, derivatives="complex")
     with pytest.raises(MEstimateError, match="derivatives"):
         me.MEstimator(not_complex_safe, data, k_params=4, derivatives="exact")
+
+
+def test_chunks_sized_by_the_jets_memory_give_the_one_chunk_hessian():
+    """A loss with many categories holds an (n, m, k) gradient: the sums over observations are
+    chunked by the measured bytes per row, and the result does not depend on the chunking."""
+    rng = np.random.default_rng(2)
+    n, m, p = 3000, 30, 3
+    X = np.c_[np.ones(n), rng.normal(size=(n, p - 1))]
+    Y = np.eye(m)[rng.integers(0, m, size=n)]
+
+    def loss(t, d):
+        e = np.column_stack([np.zeros(len(d["Y"])), d["X"] @ t.reshape(m - 1, p).T])
+        return np.log(np.sum(np.exp(e), axis=1)) - np.sum(d["Y"] * e, axis=1)
+
+    theta = rng.normal(size=(m - 1) * p) * 0.1
+    auto = me.MEstimator(loss, {"Y": Y, "X": X}, k_params=(m - 1) * p)
+    one = me.MEstimator(loss, {"Y": Y, "X": X}, k_params=(m - 1) * p, chunksize=n)
+    assert auto.derivative_method == "autodiff"
+    assert len(auto._reducer.slices(auto._jet_row_bytes)) > 1
+    np.testing.assert_allclose(auto.hessian(theta), one.hessian(theta), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(auto.gradient(theta), one.gradient(theta), rtol=1e-12, atol=1e-15)
