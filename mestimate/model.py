@@ -521,7 +521,8 @@ class MEstimator:
                                        fallback=fallback)
                 grad, hess = self.gradient, self.hessian_opt
                 if self._derivative_method == "autodiff" and self._user_score is None \
-                        and not self._overrides("hessian_opt") and not self._overrides("hessian"):
+                        and self._user_hessian is None and not self._overrides("hessian_opt") \
+                        and not self._overrides("hessian"):
                     grad, hess = self._autodiff_pair()
                 return newton(self._safe_mean_loss, grad, hess, x0,
                               maxiter=maxiter, xtol=xtol, fallback=fallback)
