@@ -92,7 +92,7 @@ def _chord_solver(res, units, unit_ids):
 
         return solve
     A = res.bread() * n
-    sub = Units(units.codes, units.labels, True, np.asarray(unit_ids))
+    sub = Units(units.codes, units.labels_, units.n_units, True, np.asarray(unit_ids))
     Hg = next(unit_hessians(res, sub))[1]
     M = A[None] - Hg
     bad = singular(res, M, A, symmetric=True)

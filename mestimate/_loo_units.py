@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import derivatives as nd
 from .exceptions import MEstimateError
-from .influence import group_codes, group_sum, row_index, weights_or_ones
+from .influence import group_codes, group_sum, n_rows, row_labels, weights_or_ones
 
 BLOCK_FLOATS = 4_000_000      # n × block entries held at once by the batched refits
 
@@ -21,10 +21,20 @@ BLOCK_FLOATS = 4_000_000      # n × block entries held at once by the batched r
 class Units:
     """What is left out: codes (row → unit), labels, and the units selected."""
 
-    codes: np.ndarray
-    labels: pd.Index
+    codes_: np.ndarray | None   # None for single points: row t is unit t
+    labels_: pd.Index | None    # None: rows without labels, named 0..n−1 (built on demand)
+    n_units: int
     grouped: bool
     points: np.ndarray | None   # positions in ``labels`` asked for; None: all units
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The unit of each data row."""
+        return np.arange(self.n_units) if self.codes_ is None else self.codes_
+
+    @property
+    def labels(self) -> pd.Index:
+        return pd.RangeIndex(self.n_units) if self.labels_ is None else self.labels_
 
     @property
     def all(self) -> bool:
@@ -33,22 +43,31 @@ class Units:
     @property
     def selected(self) -> np.ndarray:
         """Positions in ``labels`` of the units left out."""
-        return np.arange(len(self.labels)) if self.points is None else self.points
+        return np.arange(self.n_units) if self.points is None else self.points
 
     @property
     def selected_labels(self) -> pd.Index:
         return self.labels if self.points is None else self.labels[self.points]
 
+    @property
+    def frame_index(self) -> pd.Index | None:
+        """Row labels of a result frame; None: pandas' default RangeIndex (cheaper to let
+        pandas build than to pass)."""
+        return None if self.points is None and self.labels_ is None else self.selected_labels
+
 
 def make_units(res, groups, points) -> Units:
     if groups is None:
-        labels = row_index(res)
-        codes = np.arange(len(labels))
+        codes, labels = None, row_labels(res)
+        n_units = n_rows(res)
     else:
         codes, labels = group_codes(res, groups)
+        n_units = len(labels)
     if points is None:
         selected = None
     else:
+        if labels is None:
+            labels = pd.RangeIndex(n_units)
         pts = pd.Index(list(points) if np.ndim(points) else [points])
         selected = labels.get_indexer(pts)
         if (selected < 0).any():
@@ -57,7 +76,7 @@ def make_units(res, groups, points) -> Units:
             source = "the groups" if groups is not None else "res.influence().index"
             raise MEstimateError(f"points {missing} are not {what}; pass labels from {source}")
         selected = np.asarray(selected, dtype=np.intp)
-    return Units(codes, labels, groups is not None, selected)
+    return Units(codes, labels, n_units, groups is not None, selected)
 
 
 def obs_jacobians(res, rows) -> np.ndarray:
@@ -80,10 +99,10 @@ def unit_hessians(res, units: Units):
             rows = sel[a:a + step]
             yield pos[a:a + step], obs_jacobians(res, rows) * w[rows, None, None]
         return
-    total = np.zeros((len(units.labels), k, k))
+    total = np.zeros((units.n_units, k, k))
     for rows in res.model._reducer.slices(row_bytes=8 * k * k * 3):
         H = obs_jacobians(res, rows) * w[rows, None, None]
-        total += group_sum(H, units.codes[rows], len(units.labels))
+        total += group_sum(H, units.codes[rows], units.n_units)
     yield np.arange(sel.size), total[sel]
 
 

@@ -60,7 +60,7 @@ def influence(res) -> pd.DataFrame:
         infl = index_xhinv(res) * -index_derivatives(res)[0][:, None]
     else:
         infl = -bread_solve(res, score_rows(res).T).T
-    return labelled_frame(res, infl, row_index(res))
+    return labelled_frame(res, infl)
 
 
 def is_index_model(model) -> bool:
@@ -90,15 +90,19 @@ def index_derivatives(res) -> tuple[np.ndarray, np.ndarray]:
     return d
 
 
-def labelled_frame(res, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
+def labelled_frame(res, values: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame:
     """A DataFrame of ``values`` (no copy) with one column per parameter.
 
-    The columns are a shallow copy of the params' Index: rebuilding it from the list of
-    names costs more than the rest of an n = 5,000 influence computation (pandas string
-    inference), and sharing the object itself would let ``frame.columns.name = ...``
-    rename ``res.params``.
+    ``index`` None means the data's row labels (:func:`row_labels`); when the data have
+    none, pandas builds its default RangeIndex itself, which is cheaper than passing one.
+    The columns are a view of the params' Index (a new Index object on the same data):
+    rebuilding it from the list of names costs more than the rest of an n = 5,000
+    influence computation (pandas string inference), and sharing the object itself
+    would let ``frame.columns.name = ...`` rename ``res.params``.
     """
-    return pd.DataFrame(values, index=index, columns=res.params.index.copy(), copy=False)
+    if index is None:
+        index = row_labels(res)
+    return pd.DataFrame(values, index=index, columns=res.params.index.view(), copy=False)
 
 
 def influence_on(res, phi, groups=None) -> pd.Series:
@@ -157,12 +161,18 @@ def weights_or_ones(res) -> np.ndarray:
     return np.ones(n_rows(res)) if w is None else np.asarray(w, dtype=float)
 
 
-def row_index(res) -> pd.Index:
-    """Labels of the data rows: the model's row index if it has one, else 0..n−1."""
+def row_labels(res) -> pd.Index | None:
+    """The model's row index (formulas, pandas input), or None when the data have none."""
     idx = getattr(res.model, "_row_index", None)
     if idx is not None and len(idx) == n_rows(res):
         return pd.Index(idx)
-    return pd.RangeIndex(n_rows(res))
+    return None
+
+
+def row_index(res) -> pd.Index:
+    """Labels of the data rows: the model's row index if it has one, else 0..n−1."""
+    idx = row_labels(res)
+    return pd.RangeIndex(n_rows(res)) if idx is None else idx
 
 
 def score_rows(res) -> np.ndarray:

@@ -120,7 +120,7 @@ def loo_params(res, method: str = "newton", groups=None, *, points=None,
         conv = None
     else:
         theta, conv = _loo_exact(res, units, on_singular, maxiter, xtol, progress)
-    frame = labelled_frame(res, theta, units.selected_labels)
+    frame = labelled_frame(res, theta, units.frame_index)
     frame.attrs["method"] = method
     if conv is not None:
         frame.attrs["converged"] = conv
@@ -132,7 +132,7 @@ def _unit_gradients(res, units: Units) -> np.ndarray:
     """G_g = Σ_{t∈g} w_t G_t for the selected units, shape (m, k)."""
     G = score_rows(res) * weights_or_ones(res)[:, None]
     if units.grouped:
-        G = group_sum(G, units.codes, len(units.labels))
+        G = group_sum(G, units.codes, units.n_units)
     return G if units.all else G[units.points]
 
 
@@ -169,31 +169,39 @@ def _loo_newton(res, units: Units, on_singular: str) -> np.ndarray:
             bad[pos] = singular(res, M, A)
             M[bad[pos]] = A          # placeholder, replaced by NaN below
             shift[pos] = np.linalg.solve(M, Gu[pos][..., None])[..., 0]
-    _report_singular(units, bad, on_singular)
     shift += theta
-    shift[bad] = np.nan
+    if bad.any():
+        _report_singular(units, bad, on_singular)
+        shift[bad] = np.nan
     return shift
 
 
 def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray]:
     """Sherman–Morrison: w_t d1_t A⁻¹x_t / (1 − h_t) for the rows ``sel`` (positions, or
-    ``slice(None)`` for all rows: views, not copies) of an IndexModel."""
+    ``slice(None)`` for all rows: views, not copies) of an IndexModel.
+
+    Rows with 1 − h_t ≤ 1e-10 (leaving them out leaves the model unidentified) are
+    flagged in the second array; their shifts are not finite.
+    """
     model = res.model
-    X = model.exog[sel]
-    d1, d2 = (d[sel] for d in index_derivatives(res))
+    d1, d2 = index_derivatives(res)
     U = index_xhinv(res, sel)                             # x_tᵀH⁻¹; A⁻¹x_t = U/n, A = n H
     n = res.nobs
-    if model.weights is None:                             # no weights: skip multiplying by ones
-        c1, c2 = d1 / n, d2 / n
+    # h_t = w_t d2_t x_tᵀA⁻¹x_t; one pass over X and U, then n-vectors only
+    h = np.einsum("ij,ij->i", model.exog[sel], U)
+    h *= d2[sel]
+    if model.weights is None:
+        h /= n
+        c1 = d1[sel] / n
     else:
         w = weights_or_ones(res)[sel] / n
-        c1, c2 = w * d1, w * d2
-    h = c2 * np.einsum("ij,ij->i", X, U)
-    bad = 1.0 - h <= 1e-10
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c1 /= 1.0 - h
-    shift = U * c1[:, None]
-    return shift, bad
+        h *= w
+        c1 = w * d1[sel]
+    den = 1.0 - h
+    bad = den <= 1e-10
+    den[bad] = 1.0                    # finite placeholder; callers set these rows to NaN
+    c1 /= den
+    return U * c1[:, None], bad
 
 
 # ------------------------------------------------------------------ exact
@@ -204,7 +212,7 @@ def _loo_exact(res, units: Units, on_singular, maxiter, xtol, progress):
     theta = res.params.to_numpy()
     start[~np.all(np.isfinite(start), axis=1)] = theta
     w = weights_or_ones(res)
-    unit_weight = group_sum(w, units.codes, len(units.labels)) if units.grouped else w
+    unit_weight = group_sum(w, units.codes, units.n_units) if units.grouped else w
     unit_weight = unit_weight[units.selected]
     out = np.tile(theta, (units.selected.size, 1))
     conv = np.ones(units.selected.size, dtype=bool)
@@ -236,10 +244,11 @@ def _generic_exact(res, units, todo, start, maxiter, xtol, progress):
             it = tqdm(it, desc="exact leave-one-out", total=todo.size)
         except ImportError:
             pass
+    codes = units.codes
     for i in it:
         unit = units.selected[todo[i]]
         wi = w.copy()
-        wi[units.codes == unit] = 0.0
+        wi[codes == unit] = 0.0
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -282,3 +282,19 @@ def test_returned_frames_do_not_share_memory_with_the_cache(infert):
     assert infert.influence().columns.name is None and infert.influence().index.name is None
     np.testing.assert_array_equal(infert.influence().to_numpy(), first)
     np.testing.assert_array_equal(infert.loo_params("newton").to_numpy(), loo_first)
+
+
+def test_frames_of_unlabelled_data_have_a_default_row_index():
+    # numpy input: rows are labelled 0..n−1 (the frames let pandas build its RangeIndex);
+    # points= and groups= still find their units by those labels
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(40), rng.normal(size=40)])
+    y = (rng.uniform(size=40) < 0.5).astype(float)
+    res = me.Logit(y, X).fit()
+    for frame in (res.influence(), res.loo_params("newton"), res.loo_params("ij")):
+        assert frame.index.equals(pd.RangeIndex(40)) and list(frame.columns) == ["const", "x1"]
+    sub = res.loo_params("newton", points=[3, 7])
+    assert list(sub.index) == [3, 7]
+    np.testing.assert_array_equal(sub.to_numpy(), res.loo_params("newton").to_numpy()[[3, 7]])
+    with pytest.raises(me.MEstimateError, match="not row labels"):
+        res.loo_params("newton", points=[40])
