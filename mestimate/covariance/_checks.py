@@ -16,8 +16,13 @@ from mestimate.exceptions import DataError, MEstimateError
 __all__ = ["as_estfun", "resolve_n_k", "as_group_frame", "factorize_rows", "ordering_index"]
 
 
-def as_estfun(estfun: object) -> np.ndarray:
-    """Return ``estfun`` as a finite float (n, k) array (a 1-d input is one column)."""
+def as_estfun(estfun: object, check_finite: bool = True) -> np.ndarray:
+    """Return ``estfun`` as a finite float (n, k) array (a 1-d input is one column).
+
+    ``check_finite=False`` skips the pass over the data that looks for NaN and ±inf, for
+    a caller that hands the array to a function that checks it (as ``compute_cov`` does
+    to the meats, so that n × k entries are read once, not twice).
+    """
     arr = np.asarray(estfun, dtype=float)
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -25,6 +30,8 @@ def as_estfun(estfun: object) -> np.ndarray:
         raise DataError(
             f"estfun must be a non-empty (n, k) array of per-observation scores; got shape {arr.shape}"
         )
+    if not check_finite:
+        return arr
     # a NaN or ±inf anywhere makes the sum non-finite (one read-only pass); only then
     # look for the rows (a finite sum can overflow, so an empty search passes)
     with np.errstate(over="ignore", invalid="ignore"):

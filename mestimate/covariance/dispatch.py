@@ -332,7 +332,7 @@ def compute_cov(source: Any, cov_type: str, **cov_kwds: Any) -> tuple[np.ndarray
         raise MEstimateError(f"unknown cov_type {cov_type!r}{hint}; allowed values are: {allowed}")
     cov_cls = _REGISTRY[key]()
     kwds = cov_cls.resolve(cov_kwds)
-    estfun = as_estfun(source.estfun())
+    estfun = as_estfun(source.estfun(), check_finite=False)  # the meat functions check it
     if estfun.shape[1] != source.k_params:
         raise DataError(f"estfun has {estfun.shape[1]} columns but the model has {source.k_params} parameters")
     res = cov_cls.meat(source, estfun, kwds, set(cov_kwds))

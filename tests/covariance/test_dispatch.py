@@ -157,3 +157,16 @@ def test_cluster_made_only_of_zero_weight_rows_is_not_counted():
         b = dropped.cov_params("cluster", groups=g[keep], type=kind)
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-15)
     assert weighted.cov_info("cluster", groups=g).n_groups == 19
+
+
+@pytest.mark.parametrize(("cov_type", "kw"), [("HC0", {}), ("HC1", {}),
+                                              ("cluster", {"groups": [0, 0, 1, 1, 2, 2, 3, 3]}),
+                                              ("HAC", {"maxlags": 2}), ("HAC", {})])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_estfun_is_reported_by_every_type(cov_type, kw, bad):
+    # compute_cov leaves the finiteness check to the meat functions (one pass over the
+    # data): every type must still name the rows
+    u = np.random.default_rng(1).standard_normal((8, 2))
+    u[5, 1] = bad
+    with pytest.raises(DataError, match=r"non-finite values in rows \[5\]"):
+        compute_cov(Bare(u), cov_type, **kw)
