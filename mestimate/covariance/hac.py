@@ -13,10 +13,9 @@ over rows. Groups are separated by L zero rows, so no lag crosses a group bounda
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from mestimate._threads import n_workers, thread_map
 from mestimate.exceptions import DataError, MEstimateError
 
 from ._checks import as_estfun, as_group_frame, factorize_rows, ordering_index, resolve_n_k
@@ -33,15 +32,9 @@ ENTRIES_PER_WORKER = 1_000_000     # ... with at least this many entries per thr
 
 
 def _n_workers(n_entries: int) -> int:
-    """Threads for :func:`_lagged_cross`: the CPUs this process may use, at most 4, and one
-    per million entries (below that, starting threads costs more than it saves)."""
-    if n_entries < PARALLEL_MIN_ENTRIES:
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus, n_entries // ENTRIES_PER_WORKER))
+    """Threads for :func:`_lagged_cross` (below the threshold, starting threads costs more
+    than it saves)."""
+    return 1 if n_entries < PARALLEL_MIN_ENTRIES else n_workers(n_entries, ENTRIES_PER_WORKER)
 
 
 def _lagged_cross(u: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -58,12 +51,9 @@ def _lagged_cross(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     workers = min(n, _n_workers(n * k))
     if workers <= 1:
         return _lagged_cross_rows(u, w, 0, n)
-    from concurrent.futures import ThreadPoolExecutor
-
     cuts = np.linspace(0, n, workers + 1).astype(int)
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda i: _lagged_cross_rows(u, w, cuts[i], cuts[i + 1]),
-                              range(workers)))
+    parts = thread_map(lambda i: _lagged_cross_rows(u, w, cuts[i], cuts[i + 1]),
+                       range(workers), workers)
     return sum(parts[1:], parts[0])
 
 
