@@ -14,10 +14,9 @@ from . import derivatives as nd
 from .exceptions import MEstimateError
 from .influence import group_codes, group_sum, n_rows, row_labels, weights_or_ones
 
-# n × block entries held at once by the batched refits (16 MB arrays). Measured on exact
-# LOO of a logit: 4,000,000 was 20% slower (its 32 MB arrays were given back to the
-# system and page-faulted in again on every pass), 1,000,000 10% slower at n = 20,000
-# (more, smaller products)
+# n × block entries held at once by the batched refits (a 16 MB buffer). Exact LOO of a
+# logit took the same time with 1,000,000 to 4,000,000 (n = 5,000 and 20,000); the
+# smaller, the less memory.
 BLOCK_FLOATS = 2_000_000
 
 

@@ -131,3 +131,18 @@ def test_fit_with_user_score_does_not_mutate_model(logit_data):
     model.fit(cov_type="HC0")
     assert model.__dict__.keys() == before.keys()
     assert all(model.__dict__[k] is before[k] for k in before)
+
+
+@pytest.mark.parametrize("model_cls", [me.OLS, me.Logit, me.Poisson, me.Huber])
+def test_in_place_first_derivative_equals_the_allocating_one(model_cls):
+    # the batched exact refits overwrite one buffer with ℓ'(y, η) on every pass
+    rng = np.random.default_rng(7)
+    X = np.column_stack([np.ones(30), rng.normal(size=30)])
+    y = rng.poisson(1.0, size=30).clip(0, 1).astype(float)
+    model = model_cls(y, X)
+    eta = rng.normal(size=(30, 4))
+    expect = model._d1(y[:, None], eta)
+    buf = eta.copy()
+    out = model._d1_inplace(y[:, None], buf)
+    assert out is buf
+    np.testing.assert_allclose(out, expect, rtol=1e-15, atol=0)

@@ -140,6 +140,13 @@ class IndexModel(RegressionModel):
     def _d1(self, y, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _d1_inplace(self, y, eta):
+        """Overwrite ``eta`` with ℓ'(y, η) and return it: for loops that reuse one large
+        buffer instead of allocating (and page-faulting in) a new n × B array per pass.
+        Subclasses override it where the derivative can be formed in place."""
+        eta[...] = self._d1(y, eta)
+        return eta
+
     def _d2(self, y, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 

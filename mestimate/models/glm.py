@@ -44,6 +44,11 @@ class Logit(IndexModel):
     def _d1(self, y, eta):
         return special.expit(eta) - y
 
+    def _d1_inplace(self, y, eta):
+        special.expit(eta, out=eta)
+        eta -= y
+        return eta
+
     def _d2(self, y, eta):
         p = special.expit(eta)
         return p * (1.0 - p)
@@ -135,6 +140,11 @@ class Poisson(IndexModel):
 
     def _d1(self, y, eta):
         return np.exp(eta) - y
+
+    def _d1_inplace(self, y, eta):
+        np.exp(eta, out=eta)
+        eta -= y
+        return eta
 
     def _d2(self, y, eta):
         return np.exp(eta)

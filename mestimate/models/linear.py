@@ -57,6 +57,10 @@ class OLS(IndexModel):
     def _d1(self, y, eta):
         return eta - y
 
+    def _d1_inplace(self, y, eta):
+        eta -= y
+        return eta
+
     def _d2(self, y, eta):
         return np.ones_like(eta)
 
