@@ -6,16 +6,17 @@ The meat is a kernel-weighted sum of the autocovariances of the estimating funct
 independent sequences) and adds the groups up.
 
 Implementation: Σ_j w_j Σ_t ψ_t ψ_{t+j}ᵀ = Σ_t ψ_t z_tᵀ with z_t = Σ_j w_j ψ_{t+j}, a
-correlation of every column with the weights: for up to 48 lags by shifted additions on
-cache-sized blocks of rows (one pass over the data and one small product per block, where
-one n-long product per lag would read the data L + 1 times), beyond that by FFT. No loop
-over rows. Groups are separated by L zero rows, so no lag crosses a group boundary.
+correlation of every column with the weights: for up to 48 lags as one weighted sum over
+overlapping windows of cache-sized blocks of rows (one pass over the data and one small
+product per block, where one n-long product per lag would read the data L + 1 times),
+beyond that by FFT. No loop over rows. Groups are separated by L zero rows, so no lag
+crosses a group boundary.
 """
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
-from mestimate._threads import n_workers, thread_map
 from mestimate.exceptions import DataError, MEstimateError
 
 from ._checks import as_estfun, as_group_frame, factorize_rows, ordering_index, resolve_n_k
@@ -27,56 +28,40 @@ from .sandwich import sandwich
 __all__ = ["meat_hac", "newey_west", "kern_hac", "weighted_autocovariance"]
 
 
-PARALLEL_MIN_ENTRIES = 2_000_000   # n·k from which _lagged_cross splits the rows over threads
-ENTRIES_PER_WORKER = 1_000_000     # ... with at least this many entries per thread
-
-
-def _n_workers(n_entries: int) -> int:
-    """Threads for :func:`_lagged_cross` (below the threshold, starting threads costs more
-    than it saves)."""
-    return 1 if n_entries < PARALLEL_MIN_ENTRIES else n_workers(n_entries, ENTRIES_PER_WORKER)
-
-
 def _lagged_cross(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``Σ_t u_t z_tᵀ`` with ``z_t = Σ_j w_j u_{t+j}`` (rows past the end count as zero).
 
     Equals ``Σ_j w_j u[:n−j]ᵀ u[j:]`` but reads the data once: rows are taken in blocks
-    of a few hundred kilobytes, z is formed for a block by one scaled, shifted addition
-    per lag while the block is in cache, and one (k × m)(m × k) product adds the block's
-    share. The loops are over blocks and lags, never over observations. Large inputs are
-    split into contiguous ranges of rows summed by separate threads (numpy releases the
-    GIL in each block's arithmetic): 1.3× faster on two cores at n = 10⁶, k = 10.
+    of a few hundred kilobytes; for a block, z is one weighted sum over an (L + 1, m·k)
+    view of the rows and their L successors (the block shifted by 0…L rows: overlapping
+    windows of the row-major data, no copy), formed by ``einsum`` in one pass while the
+    block is in cache; then one (k × m)(m × k) product adds the block's share. The last
+    block, whose successors run past the end, is zero-padded. The loop is over blocks,
+    never over observations or lags (measured at n = 10⁶, k = 10, L = 10: 1.5× faster
+    than one scaled addition per lag).
     """
-    n, k = u.shape
-    workers = min(n, _n_workers(n * k))
-    if workers <= 1:
-        return _lagged_cross_rows(u, w, 0, n)
-    cuts = np.linspace(0, n, workers + 1).astype(int)
-    parts = thread_map(lambda i: _lagged_cross_rows(u, w, cuts[i], cuts[i + 1]),
-                       range(workers), workers)
-    return sum(parts[1:], parts[0])
-
-
-def _lagged_cross_rows(u: np.ndarray, w: np.ndarray, first: int, stop: int) -> np.ndarray:
-    """The terms t = first, …, stop − 1 of :func:`_lagged_cross` (their lag partners may lie
-    beyond ``stop``)."""
+    u = np.ascontiguousarray(u, dtype=float)
     n, k = u.shape
     lags = w.size - 1
-    m = max(1, min(stop - first, max(256, 40_960 // max(k, 1))))  # rows per block: ~320 kB
+    m = max(1, min(n, max(256, 40_960 // max(k, 1))))  # rows per block: ~320 kB of float64
     half = np.zeros((k, k))
-    z, tmp = np.empty((m, k)), np.empty((m, k))
-    for s in range(first, stop, m):
-        e = min(s + m, stop)
-        zb = z[: e - s]
-        np.multiply(u[s:e], w[0], out=zb)
-        for j in range(1, lags + 1):
-            c = min(e + j, n) - s - j  # rows of the block whose lag-j partner exists
-            if c <= 0:
-                break
-            np.multiply(u[s + j: s + j + c], w[j], out=tmp[:c])
-            zb[:c] += tmp[:c]
-        half += u[s:e].T @ zb
+    z = np.empty(m * k)
+    for s in range(0, n, m):
+        e = min(s + m, n)
+        rows = u[s:] if e + lags <= n else _zero_padded(u[s:], e - s + lags)
+        windows = as_strided(rows, shape=(lags + 1, (e - s) * k), strides=rows.strides,
+                             writeable=False)           # windows[j] = rows j … j + m − 1
+        zb = z[: (e - s) * k]
+        np.einsum("j,jq->q", w, windows, out=zb)
+        half += u[s:e].T @ zb.reshape(e - s, k)
     return half
+
+
+def _zero_padded(rows: np.ndarray, length: int) -> np.ndarray:
+    """The first ``length`` rows of ``rows`` followed by zero rows (a C-contiguous copy)."""
+    out = np.zeros((length, rows.shape[1]))
+    out[: min(length, rows.shape[0])] = rows[:length]
+    return out
 
 
 def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:

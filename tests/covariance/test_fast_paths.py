@@ -100,25 +100,6 @@ def test_lagged_cross_equals_lag_by_lag_products(n, k, lags):
     np.testing.assert_allclose(_lagged_cross(u, w), _lag_products(u, w), rtol=1e-11, atol=1e-11)
 
 
-@pytest.mark.parametrize(("n", "k", "workers"), [(3, 1, 4), (700, 3, 2), (9_001, 2, 3),
-                                                 (20_000, 5, 4)])
-@pytest.mark.parametrize("lags", [0, 5, 48])
-def test_lagged_cross_split_over_threads_equals_lag_by_lag_products(monkeypatch, n, k, workers,
-                                                                     lags):
-    # the thresholds lowered so that small inputs take the threaded path: ranges of rows
-    # whose lag partners lie in the next range, ranges shorter than a block, more threads
-    # than rows
-    import mestimate.covariance.hac as hac
-    monkeypatch.setattr(hac, "PARALLEL_MIN_ENTRIES", 0)
-    monkeypatch.setattr(hac, "ENTRIES_PER_WORKER", 1)
-    monkeypatch.setattr(hac, "n_workers", lambda work, per: min(4, workers, work // per))
-    assert hac._n_workers(n * k) == min(4, workers, n * k)
-    rng = np.random.default_rng(n + k + lags)
-    u = rng.standard_normal((n, k))
-    w = rng.uniform(-1, 1, lags + 1)[:n]
-    np.testing.assert_allclose(_lagged_cross(u, w), _lag_products(u, w), rtol=1e-11, atol=1e-11)
-
-
 @pytest.mark.parametrize("lags", [3, 60])  # block path and FFT path
 def test_weighted_autocovariance_within_groups_equals_brute_force(lags):
     rng = np.random.default_rng(lags)
