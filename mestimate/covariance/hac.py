@@ -99,7 +99,7 @@ def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarra
         padded = np.zeros((n + lags * n_blocks, k))
         padded[pos] = u
     if lags <= 48:
-        # few lags: z_t = Σ_j w_j u_{t+j} by shifted additions within blocks of rows that
+        # few lags: z_t = Σ_j w_j u_{t+j} over overlapping windows of blocks of rows that
         # stay in cache, then one product per block (the zero padding between groups
         # keeps pairs within groups)
         half = _lagged_cross(padded, w)
