@@ -146,3 +146,17 @@ def test_in_place_first_derivative_equals_the_allocating_one(model_cls):
     out = model._d1_inplace(y[:, None], buf)
     assert out is buf
     np.testing.assert_allclose(out, expect, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("blocks", [1, 3, 7])
+@pytest.mark.parametrize("signs", ["nonnegative", "mixed"])
+def test_xtvx_in_blocks_equals_the_direct_product(monkeypatch, blocks, signs):
+    # XᵀVX is summed over blocks of rows scaled in one buffer (the Newton Hessian of every
+    # index model); the last block is partial
+    import mestimate.models._regression as regression
+    rng = np.random.default_rng(blocks)
+    X = rng.normal(size=(100, 4))
+    v = rng.uniform(size=100) if signs == "nonnegative" else rng.normal(size=100)
+    monkeypatch.setattr(regression, "_XTVX_BLOCK_BYTES", 8 * 4 * (100 // blocks + 1))
+    np.testing.assert_allclose(regression._xtvx(X, v), X.T @ (v[:, None] * X),
+                               rtol=1e-13, atol=1e-13)
