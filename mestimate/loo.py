@@ -170,38 +170,39 @@ def _loo_newton(res, units: Units, on_singular: str) -> np.ndarray:
             M[bad[pos]] = A          # placeholder, replaced by NaN below
             shift[pos] = np.linalg.solve(M, Gu[pos][..., None])[..., 0]
     shift += theta
-    if bad.any():
+    if bad is not None and bad.any():
         _report_singular(units, bad, on_singular)
         shift[bad] = np.nan
     return shift
 
 
-def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray]:
+def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray | None]:
     """Sherman–Morrison: w_t d1_t A⁻¹x_t / (1 − h_t) for the rows ``sel`` (positions, or
     ``slice(None)`` for all rows: views, not copies) of an IndexModel.
 
-    Rows with 1 − h_t ≤ 1e-10 (leaving them out leaves the model unidentified) are
-    flagged in the second array; their shifts are not finite.
+    Returns the shifts and a mask of the rows with 1 − h_t ≤ 1e-10 (leaving them out
+    leaves the model unidentified), whose shifts are placeholders for the caller to
+    replace; the mask is None when there are none.
     """
     model = res.model
     d1, d2 = index_derivatives(res)
     U = index_xhinv(res, sel)                             # x_tᵀH⁻¹; A⁻¹x_t = U/n, A = n H
     n = res.nobs
-    # h_t = w_t d2_t x_tᵀA⁻¹x_t; one pass over X and U, then n-vectors only
-    h = np.einsum("ij,ij->i", model.exog[sel], U)
-    h *= d2[sel]
-    if model.weights is None:
-        h /= n
-        c1 = d1[sel] / n
-    else:
-        w = weights_or_ones(res)[sel] / n
-        h *= w
-        c1 = w * d1[sel]
-    den = 1.0 - h
-    bad = den <= 1e-10
-    den[bad] = 1.0                    # finite placeholder; callers set these rows to NaN
-    c1 /= den
-    return U * c1[:, None], bad
+    # n(1 − h_t) = n − w_t d2_t x_tᵀH⁻¹x_t: one pass over X and U, then a few n-vectors;
+    # the shift is w_t d1_t H⁻¹x_t / (n(1 − h_t))
+    den = np.einsum("ij,ij->i", model.exog[sel], U)
+    den *= d2[sel]
+    num = d1[sel]
+    if model.weights is not None:
+        w = weights_or_ones(res)[sel]
+        den *= w
+        num = w * num
+    np.subtract(n, den, out=den)
+    bad = None
+    if den.min(initial=np.inf) <= 1e-10 * n:
+        bad = den <= 1e-10 * n
+        den[bad] = 1.0                                    # finite placeholder
+    return U * (num / den)[:, None], bad
 
 
 # ------------------------------------------------------------------ exact
