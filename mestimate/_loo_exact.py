@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loo_units import BLOCK_FLOATS, Units, singular, unit_hessians
+from ._loo_units import (
+    BLOCK_FLOATS,
+    UNIDENTIFIED,
+    Units,
+    index_leave_out_scale,
+    singular,
+    unit_hessians,
+)
 from .influence import bread_inverse, index_derivatives, index_xhinv, weights_or_ones
 
 __all__ = ["index_exact"]
@@ -80,12 +87,11 @@ def _chord_solver(res, units, unit_ids):
     n = res.nobs
     Hinv = bread_inverse(res)
     if not units.grouped:
-        X = res.model.exog[unit_ids]
         U = index_xhinv(res, unit_ids)                   # rows H⁻¹x_t = n A⁻¹x_t
         c = weights_or_ones(res)[unit_ids] * index_derivatives(res)[1][unit_ids]
-        h = c * np.einsum("ij,ij->i", X, U) / n
+        den = index_leave_out_scale(res, unit_ids)       # n(1 − h_t)
         with np.errstate(divide="ignore", invalid="ignore"):
-            coef = np.where(1.0 - h > 1e-10, c / (n * (1.0 - h)), np.nan)
+            coef = np.where(den > UNIDENTIFIED * n, c / den, np.nan)
 
         def solve(G, pos):
             Ub = U[pos]
@@ -173,6 +179,7 @@ class _GroupWeights:
         self.W = w[:, None] * (codes[:, None] != unit_ids[None, :])
 
     def __call__(self, M, cols):  # M is the caller's buffer: scaled in place
+        # cols are increasing positions; all of them is 0..B−1, where W needs no copy
         M *= self.W if cols.size == self.W.shape[1] else self.W[:, cols]
         return M
 

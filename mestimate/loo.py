@@ -38,7 +38,14 @@ from .exceptions import (
     check_option,
 )
 from ._loo_exact import index_exact
-from ._loo_units import Units, make_units, singular, unit_hessians
+from ._loo_units import (
+    UNIDENTIFIED,
+    Units,
+    index_leave_out_scale,
+    make_units,
+    singular,
+    unit_hessians,
+)
 from .influence import (
     bread_solve,
     group_sum,
@@ -184,25 +191,16 @@ def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray | None]:
     leaves the model unidentified), whose shifts are placeholders for the caller to
     replace; the mask is None when there are none.
     """
-    model = res.model
-    d1, d2 = index_derivatives(res)
-    U = index_xhinv(res, sel)                             # x_tᵀH⁻¹; A⁻¹x_t = U/n, A = n H
-    n = res.nobs
-    # n(1 − h_t) = n − w_t d2_t x_tᵀH⁻¹x_t: one pass over X and U, then a few n-vectors;
     # the shift is w_t d1_t H⁻¹x_t / (n(1 − h_t))
-    den = np.einsum("ij,ij->i", model.exog[sel], U)
-    den *= d2[sel]
-    num = d1[sel]
-    if model.weights is not None:
-        w = weights_or_ones(res)[sel]
-        den *= w
-        num = w * num
-    np.subtract(n, den, out=den)
+    den = index_leave_out_scale(res, sel)
+    num = index_derivatives(res)[0][sel]
+    if res.model.weights is not None:
+        num = weights_or_ones(res)[sel] * num
     bad = None
-    if den.min(initial=np.inf) <= 1e-10 * n:
-        bad = den <= 1e-10 * n
+    if den.min(initial=np.inf) <= UNIDENTIFIED * res.nobs:
+        bad = den <= UNIDENTIFIED * res.nobs
         den[bad] = 1.0                                    # finite placeholder
-    return U * (num / den)[:, None], bad
+    return index_xhinv(res, sel) * (num / den)[:, None], bad
 
 
 # ------------------------------------------------------------------ exact

@@ -48,20 +48,13 @@ def _lagged_cross(u: np.ndarray, w: np.ndarray) -> np.ndarray:
     z = np.empty(m * k)
     for s in range(0, n, m):
         e = min(s + m, n)
-        rows = u[s:] if e + lags <= n else _zero_padded(u[s:], e - s + lags)
+        rows = u[s:] if e + lags <= n else np.pad(u[s:], ((0, e + lags - n), (0, 0)))
         windows = as_strided(rows, shape=(lags + 1, (e - s) * k), strides=rows.strides,
                              writeable=False)           # windows[j] = rows j … j + m − 1
         zb = z[: (e - s) * k]
         np.einsum("j,jq->q", w, windows, out=zb)
         half += u[s:e].T @ zb.reshape(e - s, k)
     return half
-
-
-def _zero_padded(rows: np.ndarray, length: int) -> np.ndarray:
-    """The first ``length`` rows of ``rows`` followed by zero rows (a C-contiguous copy)."""
-    out = np.zeros((length, rows.shape[1]))
-    out[: min(length, rows.shape[0])] = rows[:length]
-    return out
 
 
 def weighted_autocovariance(u: np.ndarray, weights: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:

@@ -27,8 +27,9 @@ def _xtvx(X: np.ndarray, v: np.ndarray) -> np.ndarray:
     """XᵀVX; for v ≥ 0 as (√v X)ᵀ(√v X), which numpy hands to BLAS syrk (half the work).
 
     The scaled rows are formed block by block in one reused buffer of about 1 MB (at
-    least 4k rows), not as one n × k temporary: at n = 200,000, k = 30 that was a 48 MB array allocated (and
-    page-faulted in) on every Newton iteration, and the blocks run 25% faster.
+    least 4k rows), not as one n × k temporary: at n = 200,000, k = 30 that was a 48 MB
+    array allocated (and page-faulted in) on every Newton iteration, and the blocks run
+    25% faster.
     """
     n, k = X.shape
     # at least 4k rows a block, so that the k × k sums stay small beside the products
