@@ -89,7 +89,7 @@ def _chord_solver(res, units, unit_ids):
     if not units.grouped:
         U = index_xhinv(res, unit_ids)                   # rows H⁻¹x_t = n A⁻¹x_t
         c = weights_or_ones(res)[unit_ids] * index_derivatives(res)[1][unit_ids]
-        den = index_leave_out_scale(res, unit_ids)       # n(1 − h_t)
+        den = index_leave_out_scale(res, unit_ids, U)    # n(1 − h_t)
         with np.errstate(divide="ignore", invalid="ignore"):
             coef = np.where(den > UNIDENTIFIED * n, c / den, np.nan)
 

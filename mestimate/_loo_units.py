@@ -16,7 +16,6 @@ from .influence import (
     group_codes,
     group_sum,
     index_derivatives,
-    index_xhinv,
     n_rows,
     row_index,
     row_labels,
@@ -93,15 +92,16 @@ def make_units(res, groups, points) -> Units:
 UNIDENTIFIED = 1e-10   # 1 − h_t at or below this: leaving point t out leaves θ unidentified
 
 
-def index_leave_out_scale(res, sel) -> np.ndarray:
+def index_leave_out_scale(res, sel, U: np.ndarray) -> np.ndarray:
     """n(1 − h_t) = n − w_t d2_t x_tᵀH⁻¹x_t for the rows ``sel`` of an IndexModel (a new
-    array): the Sherman–Morrison denominator of leaving point t out, A − w_t H_t with
-    A = n H_n(θ̂). Points with 1 − h_t ≤ :data:`UNIDENTIFIED` cannot be left out.
+    array), given their rows U = :func:`index_xhinv` (res, sel): the Sherman–Morrison
+    denominator of leaving point t out, A − w_t H_t with A = n H_n(θ̂). Points with
+    1 − h_t ≤ :data:`UNIDENTIFIED` cannot be left out.
 
     Shared by the Newton-step LOO and the chord steps of the exact refits; one pass over
-    X and X H⁻¹, then n-vectors.
+    X and U, then n-vectors.
     """
-    den = np.einsum("ij,ij->i", res.model.exog[sel], index_xhinv(res, sel))
+    den = np.einsum("ij,ij->i", res.model.exog[sel], U)
     den *= index_derivatives(res)[1][sel]
     if res.model.weights is not None:
         den *= weights_or_ones(res)[sel]

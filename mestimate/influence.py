@@ -55,9 +55,9 @@ def influence(res) -> pd.DataFrame:
         # the scores are already there (a robust covariance was computed): one product
         infl = res._cache["estfun"] @ -bread_inverse(res).T   # rows −(H⁻¹G_t)ᵀ
     elif is_index_model(model) and not getattr(model, "_dask_backed", False):
-        # G_t = d1_t x_t, so H⁻¹G_t = d1_t H⁻¹x_t: reuse X H⁻¹ and d1 (shared with the
-        # Newton-step LOO)
-        infl = index_xhinv(res) * -index_derivatives(res)[0][:, None]
+        # G_t = d1_t x_t, so H⁻¹G_t = d1_t H⁻¹x_t: one product, scaled in place
+        infl = index_xhinv(res)
+        infl *= -index_derivatives(res)[0][:, None]
     else:
         infl = -bread_solve(res, score_rows(res).T).T
     return labelled_frame(res, infl)
@@ -69,15 +69,19 @@ def is_index_model(model) -> bool:
 
 
 def index_xhinv(res, rows=None) -> np.ndarray:
-    """Rows x_tᵀ H_n(θ̂)⁻¹ of an index model's design, computed once per results."""
-    U = res._cache.get("_xHinv")
-    if U is None:
-        # (H⁻¹Xᵀ)ᵀ with H⁻¹ symmetric: a column-major (n, k) array, so that scaling its rows
-        # by per-observation factors runs along n (3× faster than a row-major array's k-long
-        # inner loops), and a DataFrame takes it without a copy
-        U = (bread_inverse(res) @ res.model.exog.T).T
-        res._cache["_xHinv"] = U
-    return U if rows is None or (isinstance(rows, slice) and rows == slice(None)) else U[rows]
+    """Rows x_tᵀ H_n(θ̂)⁻¹ of an index model's design (all rows, or ``rows``).
+
+    A new column-major (n, k) array that the caller owns and may scale in place: scaling
+    its rows by per-observation factors runs along n (3× faster than a row-major array's
+    k-long inner loops), and a DataFrame takes it without a copy.
+
+    Not cached, on purpose: kept with the results it would hold n × k floats for their
+    lifetime (48 MB at n = 200,000, k = 30), and every caller would still need an n × k
+    array of its own to scale, whose first touch (page faults) costs more than repeating
+    the product.
+    """
+    X = res.model.exog if rows is None else res.model.exog[rows]
+    return (bread_inverse(res) @ X.T).T    # (H⁻¹Xᵀ)ᵀ, H⁻¹ symmetric
 
 
 def index_derivatives(res) -> tuple[np.ndarray, np.ndarray]:

@@ -192,7 +192,8 @@ def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray | None]:
     replace; the mask is None when there are none.
     """
     # the shift is w_t d1_t H⁻¹x_t / (n(1 − h_t))
-    den = index_leave_out_scale(res, sel)
+    U = index_xhinv(res, sel)
+    den = index_leave_out_scale(res, sel, U)
     num = index_derivatives(res)[0][sel]
     if res.model.weights is not None:
         num = weights_or_ones(res)[sel] * num
@@ -200,7 +201,8 @@ def _index_newton_shift(res, sel) -> tuple[np.ndarray, np.ndarray | None]:
     if den.min(initial=np.inf) <= UNIDENTIFIED * res.nobs:
         bad = den <= UNIDENTIFIED * res.nobs
         den[bad] = 1.0                                    # finite placeholder
-    return index_xhinv(res, sel) * (num / den)[:, None], bad
+    U *= (num / den)[:, None]
+    return U, bad
 
 
 # ------------------------------------------------------------------ exact

@@ -159,3 +159,24 @@ def test_influence_of_estimating_equations_uses_the_transposed_inverse_jacobian(
         np.testing.assert_allclose(res.params, direct, rtol=1e-10)
         expected = -np.linalg.solve(H, psi(direct, {"y": y, "X": X, "Z": Z}).T).T
         np.testing.assert_allclose(res.influence().to_numpy(), expected, rtol=1e-8, atol=1e-10)
+
+
+
+def test_returned_frames_own_their_memory():
+    # influence() and the Newton-step LOO scale H⁻¹x_t in place: each call must work on
+    # memory of its own, so repeating a call, or editing a frame it returned, changes
+    # nothing, and the results keep no n × k array alive after them
+    d = pd.read_csv(REF / "data_infert.csv")
+    res = me.Logit.from_formula("case ~ age + parity + induced + spontaneous", d).fit()
+    first_infl, first_loo = res.influence(), res.loo_params("newton")
+    infl_values, loo_values = first_infl.to_numpy().copy(), first_loo.to_numpy().copy()
+    first_infl.iloc[:, :] = 0.0
+    first_loo.iloc[:, :] = 0.0
+    np.testing.assert_array_equal(res.influence().to_numpy(), infl_values)
+    np.testing.assert_array_equal(res.loo_params("newton").to_numpy(), loo_values)
+    points = first_infl.index[[3, 40]]
+    np.testing.assert_array_equal(res.loo_params("newton", points=points).to_numpy(),
+                                  loo_values[[3, 40]])
+    held = [key for key, v in res._cache.items()
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] == res.nobs]
+    assert held == []
