@@ -160,3 +160,25 @@ def test_xtvx_in_blocks_equals_the_direct_product(monkeypatch, blocks, signs):
     monkeypatch.setattr(regression, "_XTVX_BLOCK_BYTES", 8 * 4 * (100 // blocks + 1))
     np.testing.assert_allclose(regression._xtvx(X, v), X.T @ (v[:, None] * X),
                                rtol=1e-13, atol=1e-13)
+
+
+def test_logit_link_functions_match_scipy_over_the_whole_range():
+    # the logit's p = expit(η) and log(1 + e^η) run on numpy's exp (faster than scipy's
+    # expit and np.logaddexp); they must agree with those to a few ulp everywhere, give the
+    # limits at ±inf, and overflow silently (RuntimeWarnings from mestimate are errors here)
+    from scipy import special
+
+    from mestimate.models.glm import _expit, _log1pexp
+
+    eta = np.r_[np.linspace(-800, 800, 20_001), -1e300, 1e300, -745.2, 709.8, -36.7, 36.7,
+                0.0, -0.0, 5e-324, -5e-324, 1e-17, -1e-17]
+    p = _expit(eta)
+    np.testing.assert_array_max_ulp(p, special.expit(eta), maxulp=2)
+    np.testing.assert_array_max_ulp(_log1pexp(eta), np.logaddexp(0.0, eta), maxulp=3)
+    limits = np.array([-np.inf, np.inf])
+    np.testing.assert_array_equal(_expit(limits), [0.0, 1.0])
+    np.testing.assert_array_equal(_log1pexp(limits), [0.0, np.inf])
+    assert np.isnan(_expit(np.array([np.nan]))).all() and np.isnan(_log1pexp(np.array([np.nan]))).all()
+    buf = eta.copy()
+    assert _expit(buf, out=buf) is buf
+    np.testing.assert_array_equal(buf, p)
