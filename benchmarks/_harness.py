@@ -7,7 +7,10 @@ same data in the same process. Each implementation is a :class:`Impl`: an untime
 interleaved (A, B, C, A, B, C, ...) so that a slow spell of the machine hits every
 implementation alike, and the median is reported. Peak memory is measured in one extra,
 untimed call under :mod:`tracemalloc` (numpy reports its buffers to tracemalloc), so the
-tracing overhead never enters the times.
+tracing overhead never enters the times. The minor page faults of each timed call are
+counted too (where the platform reports them): at a millisecond a call, memory that the
+allocator has to fault in again (a few µs a page on a virtual machine) can add half the time,
+and the count says when that, not the code, moved a median.
 
 The BLAS environment is left alone on purpose: whatever the user's numpy does is what
 every implementation gets.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import statistics
 import time
 import tracemalloc
@@ -92,6 +96,7 @@ class Measured:
     agreement: dict[str, dict[str, float]]
     checks: list[tuple[str, float]]
     errors: dict[str, str]
+    faults: dict[str, float] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -124,14 +129,26 @@ def rel_diff(a, b) -> float:
     return float(np.max(np.abs(a - b) / denom, initial=0.0))
 
 
-def _time_once(impl: Impl) -> tuple[float, dict]:
+try:
+    import resource
+
+    def _minor_faults() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+except ImportError:  # not on Windows: no fault counts
+    def _minor_faults() -> int:
+        return 0
+
+
+def _time_once(impl: Impl) -> tuple[float, int, dict]:
     state = impl.setup()
     gc.collect()
+    f0 = _minor_faults()
     t0 = time.perf_counter()
     out = impl.run(state)
     dt = (time.perf_counter() - t0) * impl.scale
+    faults = _minor_faults() - f0
     del state
-    return dt, out
+    return dt, faults, out
 
 
 def _peak_once(impl: Impl) -> float:
@@ -149,6 +166,7 @@ def _peak_once(impl: Impl) -> float:
 def run_comparison(comp: Comparison, progress: Callable[[str], None] | None = None) -> Measured:
     """Time every implementation ``comp.repeat`` times, interleaved; median; memory; agreement."""
     times: dict[str, list[float]] = {i.name: [] for i in comp.impls}
+    faults: dict[str, list[int]] = {i.name: [] for i in comp.impls}
     outputs: dict[str, dict] = {}
     errors: dict[str, str] = {}
     with warnings.catch_warnings():
@@ -160,11 +178,12 @@ def run_comparison(comp: Comparison, progress: Callable[[str], None] | None = No
                 if progress:
                     progress(f"{comp.case}: {impl.name} (repeat {rep + 1}/{comp.repeat})")
                 try:
-                    dt, out = _time_once(impl)
+                    dt, nf, out = _time_once(impl)
                 except Exception as exc:  # report, don't crash the whole suite
                     errors[impl.name] = f"{type(exc).__name__}: {exc}"
                     continue
                 times[impl.name].append(dt)
+                faults[impl.name].append(nf)
                 outputs.setdefault(impl.name, out)
         peak = {}
         if comp.memory:
@@ -174,7 +193,9 @@ def run_comparison(comp: Comparison, progress: Callable[[str], None] | None = No
     seconds = {k: statistics.median(v) for k, v in times.items() if v}
     agreement = _agreement(comp, outputs)
     checks = comp.postcheck(outputs) if comp.postcheck and comp.impls[0].name in outputs else []
-    return Measured(comp, seconds, times, peak, outputs, agreement, checks, errors)
+    median_faults = {k: statistics.median(v) for k, v in faults.items() if v} \
+        if os.name == "posix" else {}
+    return Measured(comp, seconds, times, peak, outputs, agreement, checks, errors, median_faults)
 
 
 def _agreement(comp: Comparison, outputs: dict[str, dict]) -> dict[str, dict[str, float]]:
@@ -215,12 +236,14 @@ def markdown_table(measured: list[Measured]) -> str:
         if size:
             parts.append(f"Size: {size}; median of {c.repeat} interleaved repeats.\n")
         parts.append("| implementation | median time | peak memory | time ratio (mestimate / this) | "
-                     + " | ".join(f"agreement: {k} (max rel. diff.)" for k in c.agree) + " |")
-        parts.append("|---|---|---|---|" + "---|" * len(c.agree))
+                     + " | ".join(f"agreement: {k} (max rel. diff.)" for k in c.agree)
+                     + " | page faults / call (median) |")
+        parts.append("|---|---|---|---|" + "---|" * len(c.agree) + "---|")
         for impl in c.impls:
             name = impl.name + (f" ({impl.note})" if impl.note else "")
             if impl.name in m.errors:
-                parts.append(f"| {name} | failed: {m.errors[impl.name][:150]} | | |" + " |" * len(c.agree))
+                parts.append(f"| {name} | failed: {m.errors[impl.name][:150]} | | |"
+                             + " |" * (len(c.agree) + 1))
                 continue
             t = m.seconds.get(impl.name)
             mem = m.peak_mb.get(impl.name)
@@ -231,7 +254,10 @@ def markdown_table(measured: list[Measured]) -> str:
                 r = m.ratio(impl.name)
                 ratio = "—" if math.isnan(r) else f"{r:.2f}"
                 agr = [_fmt_e(m.agreement.get(impl.name, {}).get(k, math.nan)) for k in c.agree]
-            parts.append(f"| {name} | {_fmt_t(t)} | {mem_s} | {ratio} | " + " | ".join(agr) + " |")
+            nf = m.faults.get(impl.name)
+            nf_s = "—" if nf is None else f"{nf:,.0f}"
+            parts.append(f"| {name} | {_fmt_t(t)} | {mem_s} | {ratio} | " + " | ".join(agr)
+                         + f" | {nf_s} |")
         parts.append("")
         for t in c.targets:
             r = m.ratio(t.peer)

@@ -44,8 +44,10 @@ def test_table_has_agreement_columns(results_md):
     assert [h for h in header if h.startswith("agreement:")] == [
         "agreement: params (max rel. diff.)", "agreement: bse (max rel. diff.)",
         "agreement: influence/n (max rel. diff.)"]
+    assert header[-1] == "page faults / call (median)"
     names = [r[0].split(" (")[0] for r in rows[2:]]
     assert names == ["mestimate", "statsmodels", "floor"]
+    assert all(r[-1].replace(",", "").isdigit() or r[-1] == "—" for r in rows[2:])
 
 
 def test_numbers_agree_with_peers(results_md):
