@@ -217,7 +217,9 @@ def _agreement(comp: Comparison, outputs: dict[str, dict]) -> dict[str, dict[str
 def _fmt_t(s: float | None) -> str:
     if s is None or math.isnan(s):
         return "—"
-    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+    if s >= 1:
+        return f"{s:.2f} s"
+    return f"{s * 1e3:.2f} ms" if s < 0.01 else f"{s * 1e3:.1f} ms"   # 3 digits below 10 ms
 
 
 def _fmt_e(x: float | str) -> str:
