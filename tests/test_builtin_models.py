@@ -182,3 +182,7 @@ def test_logit_link_functions_match_scipy_over_the_whole_range():
     buf = eta.copy()
     assert _expit(buf, out=buf) is buf
     np.testing.assert_array_equal(buf, p)
+    ints = np.array([-3, 0, 2])                       # integer input: float results
+    np.testing.assert_array_max_ulp(_expit(ints), special.expit(ints.astype(float)), maxulp=2)
+    np.testing.assert_array_max_ulp(_log1pexp(ints), np.logaddexp(0.0, ints.astype(float)), maxulp=3)
+    assert float(_expit(np.float64(0.5))) == pytest.approx(special.expit(0.5), rel=1e-15)
