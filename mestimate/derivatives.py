@@ -26,6 +26,7 @@ __all__ = [
     "hessian_obs_from_gradient",
     "hessian_fd",
     "DerivativeCheck",
+    "DerivativeChecks",
     "compare_derivatives",
 ]
 
@@ -259,6 +260,30 @@ class DerivativeCheck:
 
     __repr__ = __str__
 
+
+
+class DerivativeChecks(list):
+    """The checks of every derivative a model supplies (a list of :class:`DerivativeCheck`).
+
+    ``ok`` is True when every check passed; printed, one block per derivative.
+
+    Examples
+    --------
+    >>> c = DerivativeChecks([DerivativeCheck("score", 1e-12, 1e-9, [], True)])
+    >>> c.ok
+    True
+    >>> c
+    score: OK (max abs error 1e-12, max rel error 1e-09)
+    """
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self)
+
+    def __str__(self) -> str:
+        return "\n".join(str(c) for c in self)
+
+    __repr__ = __str__
 
 def compare_derivatives(
     name: str,

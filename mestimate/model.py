@@ -484,9 +484,10 @@ class MEstimator(DerivativeChoice):
     def check_derivatives(self, params=None, *, rtol: float = 1e-5, n_worst: int = 5):
         """Compare the supplied score and Hessian with numerical derivatives.
 
-        Returns a list of :class:`~mestimate.derivatives.DerivativeCheck`, one per
-        derivative the model supplies, naming the worst entries
-        (observation, parameter) or (row, column).
+        Returns a :class:`~mestimate.derivatives.DerivativeChecks`, a list of
+        :class:`~mestimate.derivatives.DerivativeCheck`, one per derivative the model
+        supplies, naming the worst entries (observation, parameter) or (row, column);
+        its ``ok`` says whether all passed.
 
         Examples
         --------
@@ -494,8 +495,9 @@ class MEstimator(DerivativeChoice):
         >>> x = np.linspace(0, 1, 20)
         >>> m = me.MEstimator(lambda p, d: (d - p[0]) ** 2, x,
         ...                   score=lambda p, d: (-(d - p[0]))[:, None], k_params=1)
-        >>> print(m.check_derivatives(np.array([0.3]))[0].ok)   # the score forgot the factor 2
-        False
+        >>> checks = m.check_derivatives(np.array([0.3]))   # the score forgot the factor 2
+        >>> checks.ok, checks[0].max_rel_error
+        (False, 0.5)
         """
         params = self.start_params if params is None else np.asarray(params, float).ravel()
         out = []
@@ -510,7 +512,7 @@ class MEstimator(DerivativeChoice):
                                               rtol=max(rtol, 1e-6), n_worst=n_worst))
         if not out:
             raise MEstimateError("nothing to check: the model supplies no analytic derivatives")
-        return out
+        return nd.DerivativeChecks(out)
 
     def __repr__(self) -> str:
         kind = "Z-estimator" if self.is_zestimator else "M-estimator"

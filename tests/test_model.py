@@ -99,11 +99,14 @@ def test_user_hessian_and_check_derivatives(logit_data):
 
     model = me.MEstimator(logit_loss, {"y": y, "X": X}, score=score, hessian=hess, k_params=4)
     checks = model.check_derivatives(np.full(4, 0.1))
-    assert all(c.ok for c in checks)
+    assert checks.ok and all(c.ok for c in checks) and [c.name for c in checks] == ["score", "hessian_obs"]
+    assert repr(checks).startswith("score: OK") and "\nhessian_obs: OK" in repr(checks)
     bad = me.MEstimator(logit_loss, {"y": y, "X": X}, score=lambda p, d: 2 * score(p, d), k_params=4)
-    (check,) = bad.check_derivatives(np.full(4, 0.1))
+    checks = bad.check_derivatives(np.full(4, 0.1))
+    (check,) = checks
+    assert not checks.ok
     assert not check.ok and check.max_rel_error == pytest.approx(1.0, rel=1e-6)
-    assert "MISMATCH" in str(check)
+    assert "MISMATCH" in str(check) and str(checks) == str(check)
 
 
 def test_wrong_shape_and_nonfinite_loss_are_named():
