@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import statistics
 import time
 import tracemalloc
@@ -131,12 +130,12 @@ def rel_diff(a, b) -> float:
 
 try:
     import resource
+except ImportError:  # Windows: no fault counts (the column shows —)
+    resource = None
 
-    def _minor_faults() -> int:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-except ImportError:  # not on Windows: no fault counts
-    def _minor_faults() -> int:
-        return 0
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
 
 
 def _time_once(impl: Impl) -> tuple[float, int, dict]:
@@ -193,8 +192,7 @@ def run_comparison(comp: Comparison, progress: Callable[[str], None] | None = No
     seconds = {k: statistics.median(v) for k, v in times.items() if v}
     agreement = _agreement(comp, outputs)
     checks = comp.postcheck(outputs) if comp.postcheck and comp.impls[0].name in outputs else []
-    median_faults = {k: statistics.median(v) for k, v in faults.items() if v} \
-        if os.name == "posix" else {}
+    median_faults = {k: statistics.median(v) for k, v in faults.items() if v} if resource else {}
     return Measured(comp, seconds, times, peak, outputs, agreement, checks, errors, median_faults)
 
 
