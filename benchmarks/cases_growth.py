@@ -41,7 +41,7 @@ def _sweep(points, make, label, progress):
     for x, (n, k) in points:
         y, X = logit_data(n, k, seed=6)
         comp = Comparison(case="growth", title=f"{label}={x}", impls=_impls(y, X, n * k <= 3e7),
-                          agree=("params",), repeat=3 if n * k <= 3e6 else 1, memory=False)
+                          agree=("params",), repeat=5 if n * k <= 3e6 else 1, memory=False)
         m = run_comparison(comp, progress)
         for name, t in m.seconds.items():
             series.setdefault(name, ([], []))
