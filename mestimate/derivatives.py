@@ -261,7 +261,6 @@ class DerivativeCheck:
     __repr__ = __str__
 
 
-
 class DerivativeChecks(list):
     """The checks of every derivative a model supplies (a list of :class:`DerivativeCheck`).
 
@@ -284,6 +283,7 @@ class DerivativeChecks(list):
         return "\n".join(str(c) for c in self)
 
     __repr__ = __str__
+
 
 def compare_derivatives(
     name: str,

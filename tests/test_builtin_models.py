@@ -178,11 +178,13 @@ def test_logit_link_functions_match_scipy_over_the_whole_range():
     limits = np.array([-np.inf, np.inf])
     np.testing.assert_array_equal(_expit(limits), [0.0, 1.0])
     np.testing.assert_array_equal(_log1pexp(limits), [0.0, np.inf])
-    assert np.isnan(_expit(np.array([np.nan]))).all() and np.isnan(_log1pexp(np.array([np.nan]))).all()
+    nan = np.array([np.nan])
+    assert np.isnan(_expit(nan)).all() and np.isnan(_log1pexp(nan)).all()
     buf = eta.copy()
     assert _expit(buf, out=buf) is buf
     np.testing.assert_array_equal(buf, p)
     ints = np.array([-3, 0, 2])                       # integer input: float results
     np.testing.assert_array_max_ulp(_expit(ints), special.expit(ints.astype(float)), maxulp=2)
-    np.testing.assert_array_max_ulp(_log1pexp(ints), np.logaddexp(0.0, ints.astype(float)), maxulp=3)
+    np.testing.assert_array_max_ulp(_log1pexp(ints), np.logaddexp(0.0, ints.astype(float)),
+                                    maxulp=3)
     assert float(_expit(np.float64(0.5))) == pytest.approx(special.expit(0.5), rel=1e-15)
