@@ -131,6 +131,7 @@ def _newton_comparison(sm, y, X, fit_me, repeat: int, title: str) -> Comparison:
         agree=("loo params", "influence/n"), repeat=repeat, size={"n": n, "k": k},
         notes=["influence/n (IJ, H⁻¹G_t/n) vs statsmodels d_params (one-step, ÷(1 − h_t)) differ by "
                "about max h_t; the Newton-step LOO params must agree to rounding.",
-               "The floors start from θ̂ and H_n⁻¹ of the fit, as mestimate does; their ratios "
-               "say how far mestimate is from the arithmetic itself (numpy floor) and from the same "
-               "arithmetic returning labelled DataFrames (numpy + pandas floor)."])
+               "The floors start from θ̂ and H_n⁻¹ of the fit, as mestimate does; their "
+               "ratios say how far mestimate is from the arithmetic itself (numpy floor) and "
+               "from the same arithmetic returning labelled DataFrames (numpy + pandas "
+               "floor)."])

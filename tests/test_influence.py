@@ -161,7 +161,6 @@ def test_influence_of_estimating_equations_uses_the_transposed_inverse_jacobian(
         np.testing.assert_allclose(res.influence().to_numpy(), expected, rtol=1e-8, atol=1e-10)
 
 
-
 def test_returned_frames_own_their_memory():
     # influence() and the Newton-step LOO scale H⁻¹x_t in place: each call must work on
     # memory of its own, so repeating a call, or editing a frame it returned, changes
