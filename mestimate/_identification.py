@@ -36,6 +36,23 @@ def describe_direction(v: np.ndarray, names: Sequence[str], tol: float = 0.05) -
     return " ".join(terms)
 
 
+def _clearly_positive_definite(C: np.ndarray, rtol: float) -> bool:
+    """Whether the unit-diagonal symmetric C has λ_min > 2 rtol k ≥ 2 rtol λ_max: a Cholesky
+    factorisation of C − 2 rtol k I succeeds.
+
+    The usual case, decided without the eigendecomposition, whose LAPACK routine stalls
+    for milliseconds at random when another BLAS thread pool of the process (scipy's) has
+    just been busy; a factorisation that fails leaves the decision to the eigenvalues.
+    λ_max ≤ trace C = k, and the margin 2 rtol k is far above the factorisation's rounding.
+    """
+    k = C.shape[0]
+    try:
+        np.linalg.cholesky(C - (2.0 * rtol * k) * np.eye(k))
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
 def check_bread(H: np.ndarray, names: Sequence[str], *, symmetric: bool = True,
                 rtol: float = 1e-10) -> None:
     """Raise :class:`IdentificationError` if ``H`` is singular or (when symmetric) indefinite.
@@ -66,6 +83,8 @@ def check_bread(H: np.ndarray, names: Sequence[str], *, symmetric: bool = True,
     C = H * np.outer(s, s)
     if symmetric:
         C = 0.5 * (C + C.T)
+        if _clearly_positive_definite(C, rtol):
+            return
         ev, vec = np.linalg.eigh(C)
         top = ev[-1]
         j = 0

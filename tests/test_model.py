@@ -195,3 +195,28 @@ def test_duplicating_data_halves_nonrobust_covariance(poisson_data):
     a = me.Poisson(y, X).fit()
     b = me.Poisson(np.r_[y, y], np.r_[X, X]).fit()
     np.testing.assert_allclose(b.cov_params(), a.cov_params() / 2, rtol=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 40), log_ratio=st.floats(-13.0, -6.0), seed=st.integers(0, 2**32 - 1),
+       scales=st.floats(-6.0, 6.0))
+def test_identification_check_decides_as_the_eigenvalues_do(k, log_ratio, seed, scales):
+    # the check of the bread factorises C − 2·rtol·k·I first and only computes eigenvalues
+    # when that fails: its verdict must be the eigenvalue criterion's, λ_min ≤ rtol·λ_max of
+    # the unit-diagonal C, for matrices on either side of the threshold and any scaling
+    from mestimate._identification import check_bread
+
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(k, k)))
+    lam = np.geomspace(1.0, 10.0 ** log_ratio, k) if k > 1 else np.ones(1)
+    D = np.diag(10.0 ** (scales * rng.random(k)))
+    H = D @ (Q * lam) @ Q.T @ D
+    s = 1.0 / np.sqrt(np.diag(H))
+    ev = np.linalg.eigvalsh(0.5 * (H * np.outer(s, s) + (H * np.outer(s, s)).T))
+    singular = ev[0] <= 1e-10 * ev[-1]
+    names = [f"x{j}" for j in range(k)]
+    if singular:
+        with pytest.raises(me.IdentificationError, match="singular|indefinite"):
+            check_bread(H, names)
+    else:
+        check_bread(H, names)
