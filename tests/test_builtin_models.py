@@ -109,6 +109,23 @@ def test_logit_inference_matches_statsmodels(logit_data):
         np.testing.assert_allclose(res.conf_int(0.1).to_numpy(), ref.conf_int(0.1), rtol=1e-7)
 
 
+def test_inference_tables_have_their_own_labels(logit_data):
+    # bse, pvalues, tvalues, conf_int and cov_params are labelled by views of params.index:
+    # the same names, but renaming one table's index leaves the others (and params) alone
+    y, X = logit_data
+    res = me.Logit(y, X).fit()
+    tables = [res.bse, res.pvalues, res.tvalues, res.conf_int(), res.cov_params()]
+    for t in tables:
+        assert list(t.index) == res.param_names
+    cov = tables[-1]
+    assert list(cov.columns) == res.param_names
+    for t in tables:
+        t.index.name = "renamed"
+    cov.columns.name = "renamed"
+    assert res.params.index.name is None and res.bse.index.name is None
+    assert res.cov_params().columns.name is None and res.cov_params().index.name is None
+
+
 def test_cluster_t_inference_uses_g_minus_1_like_statsmodels(ols_frame):
     df = ols_frame.assign(firm=np.arange(len(ols_frame)) // 5)
     res = me.OLS.from_formula("y ~ x + z", df).fit(cov_type="cluster", cov_kwds={"groups": "firm"})
