@@ -20,6 +20,9 @@ distributed = pytest.importorskip("dask.distributed")
 RTOL = 1e-10
 CHUNK = 90
 
+# one xdist worker runs this module, so that one LocalCluster at a time runs on the machine
+pytestmark = pytest.mark.xdist_group("dask")
+
 
 @pytest.fixture(scope="module")
 def client():
