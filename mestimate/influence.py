@@ -99,14 +99,14 @@ def labelled_frame(res, values: np.ndarray, index: pd.Index | None = None) -> pd
 
     ``index`` None means the data's row labels (:func:`row_labels`); when the data have
     none, pandas builds its default RangeIndex itself, which is cheaper than passing one.
-    The columns are a view of the params' Index (a new Index object on the same data):
-    rebuilding it from the list of names costs more than the rest of an n = 5,000
-    influence computation (pandas string inference), and sharing the object itself
-    would let ``frame.columns.name = ...`` rename ``res.params``.
+    The columns are ``res._labels()``, a view of the params' Index (a new Index object on
+    the same data): rebuilding it from the list of names costs more than the rest of an
+    n = 5,000 influence computation (pandas string inference), and sharing the object
+    itself would let ``frame.columns.name = ...`` rename ``res.params``.
     """
     if index is None:
         index = row_labels(res)
-    return pd.DataFrame(values, index=index, columns=res.params.index.view(), copy=False)
+    return pd.DataFrame(values, index=index, columns=res._labels(), copy=False)
 
 
 def influence_on(res, phi, groups=None) -> pd.Series:

@@ -104,6 +104,10 @@ class MEstimatorResults:
         Index inferred from the names (4 times the cost of the rest of building a Series)."""
         return self.params.index.view()
 
+    def _se(self) -> np.ndarray:
+        """Standard errors under the default covariance type, as an array."""
+        return np.sqrt(np.diag(self._cov()[0]))
+
     def estfun(self) -> np.ndarray:
         """Rows ψ_t = w_t G(z_t; θ̂), shape (n, k) (R sandwich's ``estfun``)."""
         if "estfun" not in self._cache:
@@ -236,19 +240,19 @@ class MEstimatorResults:
     @property
     def bse(self) -> pd.Series:
         """Standard errors under the default covariance type."""
-        return pd.Series(np.sqrt(np.diag(self._cov()[0])), index=self._labels(), name="bse")
+        return pd.Series(self._se(), index=self._labels(), name="bse")
 
     @property
     def tvalues(self) -> pd.Series:
         """θ̂ / se (z or t statistics)."""
-        t = self.params.to_numpy() / np.sqrt(np.diag(self._cov()[0]))
-        return pd.Series(t, index=self._labels(), name="tvalues")
+        return pd.Series(self.params.to_numpy() / self._se(), index=self._labels(),
+                         name="tvalues")
 
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided p-values, normal or t (with ``use_t``)."""
         df = self._inference_df(self._cov()[1])
-        t = np.abs(self.tvalues.to_numpy())
+        t = np.abs(self.params.to_numpy() / self._se())
         p = 2 * (stats.t.sf(t, df) if df is not None else stats.norm.sf(t))
         return pd.Series(p, index=self._labels(), name="pvalues")
 
@@ -258,7 +262,7 @@ class MEstimatorResults:
             raise MEstimateError(f"alpha must be in (0, 1), got {alpha}")
         df = self._inference_df(self._cov()[1])
         q = stats.t.ppf(1 - alpha / 2, df) if df is not None else stats.norm.ppf(1 - alpha / 2)
-        theta, se = self.params.to_numpy(), np.sqrt(np.diag(self._cov()[0]))
+        theta, se = self.params.to_numpy(), self._se()
         return pd.DataFrame({"lower": theta - q * se, "upper": theta + q * se},
                             index=self._labels())
 
